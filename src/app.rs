@@ -1,0 +1,159 @@
+//! The running application: its shared state, and the server that serves it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::db::Db;
+use crate::http::story::FragmentCache;
+use crate::keys::Keys;
+use crate::render::{Assets, Renderer};
+use crate::site::{Site, SiteCache};
+
+/// Everything a request handler may need, built once at start.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub keys: Keys,
+    pub assets: Arc<Assets>,
+    pub renderer: Renderer,
+    pub site: Arc<SiteCache>,
+    pub fragments: Arc<FragmentCache>,
+}
+
+impl AppState {
+    /// Builds the state over an opened, migrated database.
+    pub fn new(config: Config, db: Db, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data folder {}",
+                config.data_dir.display()
+            )
+        })?;
+        let keys = Keys::load(
+            config.secret_key.as_deref(),
+            &config.previous_secret_keys,
+            &config.data_dir,
+        )?;
+        let assets = Assets::load(&config.theme_dir);
+        let renderer = Renderer::new(&config.theme_dir, &assets);
+        renderer
+            .check_all()
+            .context("a template does not compile")?;
+        Ok(AppState {
+            config: Arc::new(config),
+            db,
+            clock,
+            keys,
+            assets: Arc::new(assets),
+            renderer,
+            site: Arc::new(SiteCache::default()),
+            fragments: Arc::new(FragmentCache::new(2_000)),
+        })
+    }
+
+    pub fn now_micros(&self) -> i64 {
+        crate::clock::micros(self.clock.now())
+    }
+
+    /// The site snapshot at the database's current content epoch.
+    pub async fn current_site(&self) -> Result<Arc<Site>, sqlx::Error> {
+        let mut conn = self.db.read().await?;
+        let epoch = crate::db::settings::content_epoch(conn.ex()).await?;
+        self.site.get(conn.ex(), epoch).await
+    }
+}
+
+/// Opens and migrates the database named in the configuration.
+pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
+    let shown = crate::db::redact_url(&config.database_url);
+    if config.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data folder {}",
+                config.data_dir.display()
+            )
+        })?;
+    }
+    let db = Db::open(&config.database_url).await?;
+    db.migrate(&shown).await?;
+    Ok(db)
+}
+
+/// A server bound to its port, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Binds the listen address (port 0 picks a free port, as tests do).
+    pub async fn bind(state: AppState) -> anyhow::Result<Application> {
+        let addr = state.config.listen;
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        Ok(Application { listener, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    pub async fn serve(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let router = crate::http::router(self.state.clone());
+        axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("the server stopped")?;
+        self.state.db.close().await;
+        Ok(())
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// The real clock, for the binary.
+pub fn system_clock() -> Arc<dyn Clock> {
+    Arc::new(SystemClock)
+}

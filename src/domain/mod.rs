@@ -1,0 +1,7 @@
+//! Pure rules with no I/O: slugs and story addresses, how times are shown,
+//! the shape of a story's body, page numbers.
+
+pub mod body;
+pub mod paging;
+pub mod slug;
+pub mod time;

@@ -1,0 +1,280 @@
+//! The HTTP side: the router, and the middleware every request passes.
+//!
+//! Order of a request: size limits (414/431) -> client address (believing
+//! forwarded headers only from trusted proxies) -> the handler -> error
+//! pages rendered in the site's layout -> security headers.
+
+pub mod api;
+pub mod feeds;
+pub mod files;
+pub mod pages;
+pub mod seo;
+pub mod story;
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+
+use crate::app::AppState;
+use crate::error::{AppError, ErrorPage};
+
+/// The longest request target accepted; longer ones get 414.
+pub const MAX_URI_BYTES: usize = 4096;
+/// The most header bytes accepted in all; more get 431.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// Section slugs that would collide with the site's own paths.
+pub const RESERVED_PATHS: &[&str] = &[
+    "topic",
+    "author",
+    "media",
+    "static",
+    "api",
+    "s",
+    "sitemaps",
+    "account",
+    "admin",
+    "newsroom",
+    "comments",
+    "newsletters",
+    "search",
+    "healthz",
+    "feed.xml",
+    "atom.xml",
+    "sitemap.xml",
+    "news-sitemap.xml",
+    "robots.txt",
+];
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::front))
+        .route("/healthz", get(api::healthz))
+        .route("/robots.txt", get(seo::robots))
+        .route("/sitemap.xml", get(seo::sitemap))
+        .route("/sitemaps/{file}", get(seo::sitemap_page))
+        .route("/news-sitemap.xml", get(seo::news_sitemap))
+        .route("/feed.xml", get(feeds::site_rss))
+        .route("/atom.xml", get(feeds::site_atom))
+        .route("/api/openapi.json", get(api::openapi))
+        .route("/api/stories", get(api::stories))
+        .route("/api/stories/{id}", get(api::story))
+        .route("/media/{file}", get(files::media))
+        .route("/static/{file}", get(files::asset))
+        .route("/s/{id}", get(story::short_link))
+        .route("/topic/{slug}", get(pages::topic))
+        .route("/topic/{slug}/feed.xml", get(feeds::topic_rss))
+        .route("/topic/{slug}/atom.xml", get(feeds::topic_atom))
+        .route("/author/{slug}", get(pages::author))
+        .route("/{section}", get(pages::section))
+        .route("/{section}/feed.xml", get(feeds::section_rss))
+        .route("/{section}/atom.xml", get(feeds::section_atom))
+        .route("/{section}/{story}", get(story::page))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), error_pages))
+        .layer(middleware::from_fn_with_state(state.clone(), client_info))
+        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(limits))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    let mut res = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    res.extensions_mut()
+        .insert(AppError::Internal(anyhow::anyhow!("panic")).page());
+    res
+}
+
+/// Refuses over-long request targets (414) and header blocks (431) before
+/// any handler runs.
+async fn limits(req: Request, next: Next) -> Response {
+    let uri_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if uri_len > MAX_URI_BYTES {
+        return plain(StatusCode::URI_TOO_LONG, "The address is too long.\n");
+    }
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return plain(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "The request headers are too large.\n",
+        );
+    }
+    next.run(req).await
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        text,
+    )
+        .into_response()
+}
+
+/// Who sent a request, as far as it can be believed.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientInfo {
+    pub ip: IpAddr,
+    /// Whether the reader's connection is HTTPS (as told by a trusted proxy).
+    pub https: bool,
+}
+
+/// The client's address: the peer's, unless the peer is a trusted proxy, in
+/// which case the right-most untrusted address of `X-Forwarded-For`.
+pub fn client_ip(
+    peer: IpAddr,
+    headers: &HeaderMap,
+    is_trusted: impl Fn(IpAddr) -> bool,
+) -> ClientInfo {
+    if !is_trusted(peer) {
+        return ClientInfo {
+            ip: peer,
+            https: false,
+        };
+    }
+    let mut ip = peer;
+    let hops: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    for hop in hops.iter().rev() {
+        ip = *hop;
+        if !is_trusted(*hop) {
+            break;
+        }
+    }
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+    ClientInfo { ip, https }
+}
+
+async fn client_info(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
+    let info = client_ip(peer, req.headers(), |ip| state.config.is_trusted_proxy(ip));
+    req.extensions_mut().insert(info);
+    next.run(req).await
+}
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    let defaults: [(&str, &str); 4] = [
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "strict-origin-when-cross-origin"),
+        ("x-frame-options", "SAMEORIGIN"),
+        (
+            "content-security-policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+             frame-ancestors 'self'; base-uri 'self'; form-action 'self'",
+        ),
+    ];
+    for (k, v) in defaults {
+        if !h.contains_key(k) {
+            h.insert(k, HeaderValue::from_static(v));
+        }
+    }
+    res
+}
+
+/// Renders the error page for responses that carry an [`ErrorPage`].
+async fn error_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let wants_json = req.uri().path().starts_with("/api/");
+    let res = next.run(req).await;
+    let Some(page) = res.extensions().get::<ErrorPage>().cloned() else {
+        return res;
+    };
+    let status = res.status();
+    if wants_json {
+        let body = serde_json::json!({ "error": { "code": page.code, "message": page.message } });
+        return (status, axum::Json(body)).into_response();
+    }
+    let site = state.current_site().await.ok();
+    let html = state.renderer.render(
+        "error.html",
+        minijinja::context! {
+            site => crate::render::val(pages::site_context(&state, site.as_deref())),
+            status => status.as_u16(),
+            title => page.title,
+            message => page.message,
+            code => page.code,
+        },
+    );
+    match html {
+        Ok(html) => {
+            let mut out = (status, Html(html)).into_response();
+            out.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            out
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot render the error page");
+            let mut out =
+                Response::new(Body::from(format!("{} {}\n", status.as_u16(), page.title)));
+            *out.status_mut() = status;
+            out
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn forwarded_headers_are_believed_only_from_trusted_proxies() {
+        let trusted = |ip: IpAddr| ip == IpAddr::from([10, 0, 0, 1]);
+        let h = headers(&[
+            ("x-forwarded-for", "203.0.113.9"),
+            ("x-forwarded-proto", "https"),
+        ]);
+        let direct = client_ip("198.51.100.7".parse().unwrap(), &h, trusted);
+        assert_eq!(direct.ip.to_string(), "198.51.100.7");
+        assert!(!direct.https);
+        let proxied = client_ip("10.0.0.1".parse().unwrap(), &h, trusted);
+        assert_eq!(proxied.ip.to_string(), "203.0.113.9");
+        assert!(proxied.https);
+    }
+
+    #[test]
+    fn a_forged_first_hop_is_ignored() {
+        let trusted = |ip: IpAddr| ip == IpAddr::from([10, 0, 0, 1]);
+        let h = headers(&[("x-forwarded-for", "1.1.1.1, 203.0.113.9")]);
+        let c = client_ip("10.0.0.1".parse().unwrap(), &h, trusted);
+        assert_eq!(c.ip.to_string(), "203.0.113.9");
+    }
+}

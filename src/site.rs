@@ -1,0 +1,178 @@
+//! What every page shares, and the views templates are given.
+//!
+//! [`Site`] is a snapshot of the publication's settings, sections and topics,
+//! kept in memory and replaced when the database's content counter moves
+//! (any instance's edit bumps it), so pages do not query them per request.
+//! The `*View` types are what templates see: plain data with URLs and shown
+//! times already made, so templates hold no logic about addresses or zones.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use jiff::tz::TimeZone;
+use serde::Serialize;
+
+use crate::clock::from_micros;
+use crate::db::authors::Byline;
+use crate::db::media::Media;
+use crate::db::sections::Section;
+use crate::db::settings::Publication;
+use crate::db::stories::{Card, reborrow};
+use crate::db::topics::Topic;
+use crate::db::{Ex, authors, media, sections, settings, topics};
+use crate::domain::slug::story_path;
+use crate::domain::time::{Shown, show};
+use crate::media::Picture;
+
+/// The publication as pages see it, at one content epoch.
+#[derive(Debug)]
+pub struct Site {
+    pub epoch: i64,
+    pub publication: Publication,
+    pub tz: TimeZone,
+    pub sections: Vec<Section>,
+    pub topics: Vec<Topic>,
+}
+
+impl Site {
+    pub async fn load(mut ex: Ex<'_>, epoch: i64) -> Result<Site, sqlx::Error> {
+        let publication = settings::publication(reborrow(&mut ex)).await?;
+        let tz = crate::domain::time::zone(&publication.time_zone).unwrap_or(TimeZone::UTC);
+        let sections = sections::all(reborrow(&mut ex)).await?;
+        let topics = topics::all(reborrow(&mut ex)).await?;
+        Ok(Site {
+            epoch,
+            publication,
+            tz,
+            sections,
+            topics,
+        })
+    }
+
+    pub fn show(&self, micros: i64) -> Shown {
+        show(from_micros(micros), &self.tz)
+    }
+
+    pub fn section(&self, id_or_slug: SectionKey<'_>) -> Option<&Section> {
+        self.sections.iter().find(|s| match id_or_slug {
+            SectionKey::Id(id) => s.id == id,
+            SectionKey::Slug(slug) => s.slug == slug,
+        })
+    }
+}
+
+pub enum SectionKey<'a> {
+    Id(i64),
+    Slug(&'a str),
+}
+
+/// Holds the current [`Site`], reloading it when the epoch moves.
+#[derive(Debug)]
+pub struct SiteCache {
+    current: RwLock<Option<Arc<Site>>>,
+}
+
+impl Default for SiteCache {
+    fn default() -> Self {
+        SiteCache {
+            current: RwLock::new(None),
+        }
+    }
+}
+
+impl SiteCache {
+    pub async fn get(&self, ex: Ex<'_>, epoch: i64) -> Result<Arc<Site>, sqlx::Error> {
+        if let Some(site) = self
+            .current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            && site.epoch == epoch
+        {
+            return Ok(site.clone());
+        }
+        let site = Arc::new(Site::load(ex, epoch).await?);
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(site.clone());
+        Ok(site)
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Link {
+    pub name: String,
+    pub url: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct BylineView {
+    pub name: String,
+    pub url: String,
+    pub is_agency: bool,
+}
+
+/// A story as a list item.
+#[derive(Clone, Debug, Serialize)]
+pub struct CardView {
+    pub id: i64,
+    pub url: String,
+    pub headline: String,
+    pub standfirst: String,
+    pub section: Link,
+    pub published: Shown,
+    pub updated: Option<Shown>,
+    pub picture: Option<Picture>,
+    pub alt: String,
+    pub bylines: Vec<BylineView>,
+    /// Subscribers-only stories are marked in lists.
+    pub premium: bool,
+}
+
+pub fn byline_view(b: &Byline) -> BylineView {
+    BylineView {
+        name: b.name.clone(),
+        url: format!("/author/{}", b.slug),
+        is_agency: b.kind == "agency",
+    }
+}
+
+/// Turns cards into views, fetching their bylines and photos in two queries.
+pub async fn card_views(
+    mut ex: Ex<'_>,
+    site: &Site,
+    cards: &[Card],
+) -> Result<Vec<CardView>, sqlx::Error> {
+    let ids: Vec<i64> = cards.iter().map(|c| c.id).collect();
+    let bylines = authors::for_stories(reborrow(&mut ex), &ids).await?;
+    let media_ids: Vec<i64> = cards.iter().filter_map(|c| c.lead_media_id).collect();
+    let media: HashMap<i64, Media> = media::find_many(reborrow(&mut ex), &media_ids)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m))
+        .collect();
+    Ok(cards
+        .iter()
+        .map(|c| CardView {
+            id: c.id,
+            url: story_path(&c.section_slug, &c.slug, c.id),
+            headline: c.headline.clone(),
+            standfirst: c.standfirst.clone(),
+            section: Link {
+                name: c.section_name.clone(),
+                url: format!("/{}", c.section_slug),
+            },
+            published: site.show(c.published_at),
+            updated: c.updated_at.map(|u| site.show(u)),
+            picture: c
+                .lead_media_id
+                .and_then(|id| media.get(&id))
+                .map(Picture::of),
+            alt: c.lead_alt.clone(),
+            bylines: bylines
+                .iter()
+                .filter(|b| b.story_id == c.id)
+                .map(byline_view)
+                .collect(),
+            premium: c.access_level == "subscribers",
+        })
+        .collect())
+}

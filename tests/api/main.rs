@@ -1,0 +1,10 @@
+//! The integration suite: the real router over a real database (SQLite, or
+//! PostgreSQL when MASTHEAD_TEST_DATABASE_URL is set), driven over HTTP.
+
+mod browser;
+mod feeds;
+mod helpers;
+mod pages;
+mod seo;
+mod startup;
+mod storage;
