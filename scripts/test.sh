@@ -62,6 +62,10 @@ fi
 psql "$admin_url" -qtAc 'select version()' | head -n1
 test_db=masthead_test
 psql "$admin_url" -qc "drop database if exists $test_db with (force)" -c "create database $test_db" >/dev/null
+# Databases the binary's start-up tests made in an earlier run.
+for db in $(psql "$admin_url" -qtAc "select datname from pg_database where datname like 'masthead_bin_%'"); do
+  psql "$admin_url" -qc "drop database if exists $db with (force)" >/dev/null
+done
 pg_url="${admin_url%/*}/$test_db"
 
 if ! $quick; then

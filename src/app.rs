@@ -12,7 +12,7 @@ use crate::db::Db;
 use crate::http::story::FragmentCache;
 use crate::keys::Keys;
 use crate::render::{Assets, Renderer};
-use crate::site::{Site, SiteCache};
+use crate::site::{ContentEpoch, Site, SiteCache};
 
 /// Everything a request handler may need, built once at start.
 #[derive(Clone)]
@@ -25,6 +25,7 @@ pub struct AppState {
     pub renderer: Renderer,
     pub site: Arc<SiteCache>,
     pub fragments: Arc<FragmentCache>,
+    pub epoch: Arc<ContentEpoch>,
 }
 
 impl AppState {
@@ -47,7 +48,6 @@ impl AppState {
             .check_all()
             .context("a template does not compile")?;
         Ok(AppState {
-            config: Arc::new(config),
             db,
             clock,
             keys,
@@ -55,6 +55,10 @@ impl AppState {
             renderer,
             site: Arc::new(SiteCache::default()),
             fragments: Arc::new(FragmentCache::new(2_000)),
+            epoch: Arc::new(ContentEpoch::new(std::time::Duration::from_millis(
+                config.change_poll_ms,
+            ))),
+            config: Arc::new(config),
         })
     }
 
@@ -64,8 +68,16 @@ impl AppState {
 
     /// The site snapshot at the database's current content epoch.
     pub async fn current_site(&self) -> Result<Arc<Site>, sqlx::Error> {
+        let epoch = self.epoch.get(&self.db, self.now_micros()).await?;
+        self.site_at(epoch).await
+    }
+
+    /// The site snapshot at a known epoch (loaded from the database on a change).
+    pub async fn site_at(&self, epoch: i64) -> Result<Arc<Site>, sqlx::Error> {
+        if let Some(site) = self.site.cached(epoch) {
+            return Ok(site);
+        }
         let mut conn = self.db.read().await?;
-        let epoch = crate::db::settings::content_epoch(conn.ex()).await?;
         self.site.get(conn.ex(), epoch).await
     }
 }

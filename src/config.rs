@@ -39,6 +39,10 @@ pub struct Config {
     /// How many URLs one sitemap file lists before `/sitemap.xml` becomes an
     /// index of several.
     pub sitemap_page_size: usize,
+    /// How long an instance trusts its view of the content counter before
+    /// asking the database again: the most a page can lag behind an edit
+    /// made on another instance. 0 asks on every request.
+    pub change_poll_ms: u64,
 }
 
 /// Raised when a configuration layer has an unknown key or a bad value.
@@ -72,6 +76,7 @@ pub struct Layer {
     pub redis_url: Option<String>,
     pub theme_dir: Option<PathBuf>,
     pub sitemap_page_size: Option<usize>,
+    pub change_poll_ms: Option<u64>,
 }
 
 /// The environment variables read, each with the key it sets.
@@ -87,6 +92,7 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("MASTHEAD_REDIS_URL", "redis_url"),
     ("MASTHEAD_THEME_DIR", "theme_dir"),
     ("MASTHEAD_SITEMAP_PAGE_SIZE", "sitemap_page_size"),
+    ("MASTHEAD_CHANGE_POLL_MS", "change_poll_ms"),
 ];
 
 /// Variables that are not configuration but are read elsewhere.
@@ -139,13 +145,8 @@ impl Layer {
                 "smtp_url" => layer.smtp_url = Some(value),
                 "redis_url" => layer.redis_url = Some(value),
                 "theme_dir" => layer.theme_dir = Some(value.into()),
-                "sitemap_page_size" => {
-                    layer.sitemap_page_size =
-                        Some(value.parse().map_err(|_| ConfigError::Value {
-                            key: name.clone(),
-                            message: format!("expected a whole number, got {value:?}"),
-                        })?)
-                }
+                "sitemap_page_size" => layer.sitemap_page_size = Some(whole(&name, &value)?),
+                "change_poll_ms" => layer.change_poll_ms = Some(whole(&name, &value)?),
                 _ => unreachable!("every key in ENV_KEYS is matched"),
             }
         }
@@ -166,6 +167,7 @@ impl Layer {
             redis_url: over.redis_url.or(self.redis_url),
             theme_dir: over.theme_dir.or(self.theme_dir),
             sitemap_page_size: over.sitemap_page_size.or(self.sitemap_page_size),
+            change_poll_ms: over.change_poll_ms.or(self.change_poll_ms),
         }
     }
 }
@@ -299,6 +301,13 @@ impl Config {
         for k in &previous_secret_keys {
             crate::keys::decode_key(k).map_err(|m| bad("previous_secret_keys", m))?;
         }
+        let change_poll_ms = l.change_poll_ms.unwrap_or(250);
+        if change_poll_ms > 60_000 {
+            return Err(bad(
+                "change_poll_ms",
+                "must be from 0 to 60000 milliseconds".into(),
+            ));
+        }
         let sitemap_page_size = l.sitemap_page_size.unwrap_or(10_000);
         if sitemap_page_size == 0 || sitemap_page_size > 50_000 {
             return Err(bad("sitemap_page_size", "must be from 1 to 50000".into()));
@@ -315,6 +324,7 @@ impl Config {
             smtp_url,
             redis_url,
             sitemap_page_size,
+            change_poll_ms,
         })
     }
 
@@ -342,6 +352,13 @@ impl Config {
     pub fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
         self.trusted_proxies.iter().any(|n| n.contains(&ip))
     }
+}
+
+fn whole<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, ConfigError> {
+    value.parse().map_err(|_| ConfigError::Value {
+        key: name.to_string(),
+        message: format!("expected a whole number, got {value:?}"),
+    })
 }
 
 fn parse_net(s: &str) -> Option<IpNet> {

@@ -81,6 +81,16 @@ impl Default for SiteCache {
 }
 
 impl SiteCache {
+    /// The snapshot, if one is held for this epoch.
+    pub fn cached(&self, epoch: i64) -> Option<Arc<Site>> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .filter(|s| s.epoch == epoch)
+            .cloned()
+    }
+
     pub async fn get(&self, ex: Ex<'_>, epoch: i64) -> Result<Arc<Site>, sqlx::Error> {
         if let Some(site) = self
             .current
@@ -175,4 +185,62 @@ pub async fn card_views(
             premium: c.access_level == "subscribers",
         })
         .collect())
+}
+
+/// This instance's view of the database's content counter.
+///
+/// Every change that can make a rendered page stale bumps the counter in the
+/// database, whichever instance made it. An instance asks the database again
+/// when its view is older than `max_age`; in between, pages are served from
+/// memory without touching the database. Only one request at a time does
+/// the asking; the others use the view they have.
+#[derive(Debug)]
+pub struct ContentEpoch {
+    value: std::sync::atomic::AtomicI64,
+    /// When the value was last read (the clock's microseconds).
+    checked_at: std::sync::atomic::AtomicI64,
+    max_age_us: i64,
+}
+
+impl ContentEpoch {
+    pub fn new(max_age: std::time::Duration) -> ContentEpoch {
+        ContentEpoch {
+            value: std::sync::atomic::AtomicI64::new(i64::MIN),
+            checked_at: std::sync::atomic::AtomicI64::new(i64::MIN / 2),
+            max_age_us: max_age.as_micros() as i64,
+        }
+    }
+
+    /// The counter, read from the database when this view is older than
+    /// the poll window at `now` (the app clock's microseconds).
+    pub async fn get(&self, db: &crate::db::Db, now: i64) -> Result<i64, sqlx::Error> {
+        use std::sync::atomic::Ordering;
+        let checked = self.checked_at.load(Ordering::Acquire);
+        let current = self.value.load(Ordering::Acquire);
+        let fresh = now.saturating_sub(checked) <= self.max_age_us && self.max_age_us > 0;
+        if fresh && current != i64::MIN {
+            return Ok(current);
+        }
+        // Elect one request to ask; the rest keep the view they have.
+        if current != i64::MIN
+            && self.max_age_us > 0
+            && self
+                .checked_at
+                .compare_exchange(checked, now, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+        {
+            return Ok(current);
+        }
+        let mut conn = db.read().await?;
+        let value = settings::content_epoch(conn.ex()).await?;
+        self.observe(value);
+        self.checked_at.store(now, Ordering::Release);
+        Ok(value)
+    }
+
+    /// Takes in a value seen elsewhere (a query that read the counter too).
+    pub fn observe(&self, value: i64) {
+        self.value
+            .fetch_max(value, std::sync::atomic::Ordering::AcqRel);
+    }
 }

@@ -144,42 +144,49 @@ pub async fn add_topic(ex: Ex<'_>, story_id: i64, topic_id: i64) -> Result<(), s
     Ok(())
 }
 
-/// Replaces the body and counts a new version, so caches drop the old one.
-pub async fn set_body(ex: Ex<'_>, id: i64, body: &str, now: i64) -> Result<u64, sqlx::Error> {
-    execute!(
-        ex,
+/// Replaces the body and counts a new version; bumps the content counter so
+/// every instance drops what it rendered from the old one.
+pub async fn set_body(mut ex: Ex<'_>, id: i64, body: &str, now: i64) -> Result<u64, sqlx::Error> {
+    let n = execute!(
+        reborrow(&mut ex),
         "update stories set body = $2, version = version + 1, modified_at = $3 where id = $1",
         id,
         body,
         now
-    )
+    )?;
+    super::settings::bump_content_epoch(ex).await?;
+    Ok(n)
 }
 
 /// Changes the slug (the address); the old address then redirects.
-pub async fn set_slug(ex: Ex<'_>, id: i64, slug: &str, now: i64) -> Result<u64, sqlx::Error> {
-    execute!(
-        ex,
+pub async fn set_slug(mut ex: Ex<'_>, id: i64, slug: &str, now: i64) -> Result<u64, sqlx::Error> {
+    let n = execute!(
+        reborrow(&mut ex),
         "update stories set slug = $2, version = version + 1, modified_at = $3 where id = $1",
         id,
         slug,
         now
-    )
+    )?;
+    super::settings::bump_content_epoch(ex).await?;
+    Ok(n)
 }
 
 /// Moves a story to another section; the old address then redirects.
 pub async fn set_section(
-    ex: Ex<'_>,
+    mut ex: Ex<'_>,
     id: i64,
     section_id: i64,
     now: i64,
 ) -> Result<u64, sqlx::Error> {
-    execute!(
-        ex,
+    let n = execute!(
+        reborrow(&mut ex),
         "update stories set section_id = $2, version = version + 1, modified_at = $3 where id = $1",
         id,
         section_id,
         now
-    )
+    )?;
+    super::settings::bump_content_epoch(ex).await?;
+    Ok(n)
 }
 
 pub async fn head(ex: Ex<'_>, id: i64) -> Result<Option<Head>, sqlx::Error> {

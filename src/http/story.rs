@@ -47,10 +47,20 @@ pub struct Fragment {
     pub page_gzip: Bytes,
 }
 
-/// Rendered stories by id, holding at most `capacity` of them.
+/// What is known of one story at one content epoch: where it lives (its
+/// head) and, once rendered, its page.
+#[derive(Clone)]
+struct Entry {
+    head: Head,
+    fragment: Option<Arc<Fragment>>,
+}
+
+/// Stories by id, holding at most `capacity` of them. An entry is good for
+/// the content epoch its head was read at; a newer epoch means asking the
+/// database again.
 pub struct FragmentCache {
     capacity: usize,
-    map: RwLock<HashMap<i64, Arc<Fragment>>>,
+    map: RwLock<HashMap<i64, Entry>>,
 }
 
 impl FragmentCache {
@@ -61,21 +71,19 @@ impl FragmentCache {
         }
     }
 
-    fn get(&self, id: i64, version: i64, epoch: i64, day: i64) -> Option<Arc<Fragment>> {
+    fn get(&self, id: i64, epoch: i64) -> Option<Entry> {
         let map = self.map.read().unwrap_or_else(|e| e.into_inner());
-        map.get(&id)
-            .filter(|f| f.version == version && f.epoch == epoch && f.day == day)
-            .cloned()
+        map.get(&id).filter(|e| e.head.epoch >= epoch).cloned()
     }
 
-    fn put(&self, id: i64, f: Arc<Fragment>) {
+    fn put(&self, id: i64, entry: Entry) {
         let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
         if map.len() >= self.capacity && !map.contains_key(&id) {
             // Forget an arbitrary half: cheap, and a miss only costs a render.
             let keep: Vec<i64> = map.keys().copied().skip(self.capacity / 2).collect();
             map.retain(|k, _| keep.contains(k));
         }
-        map.insert(id, f);
+        map.insert(id, entry);
     }
 
     pub fn len(&self) -> usize {
@@ -142,31 +150,49 @@ pub async fn page(
 ) -> AppResult<Response> {
     let (slug, id) = parse_story_segment(&segment).ok_or(AppError::NotFound)?;
     let now = state.now_micros();
-    let mut conn = state.db.read().await?;
-    let head = stories::head(conn.ex(), id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let epoch = state.epoch.get(&state.db, now).await?;
+    let cached = state.fragments.get(id, epoch);
+    let head = match &cached {
+        Some(e) => e.head.clone(),
+        None => {
+            let mut conn = state.db.read().await?;
+            let head = stories::head(conn.ex(), id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            state.epoch.observe(head.epoch);
+            head
+        }
+    };
     if !is_out(&head, now) {
         return Err(AppError::NotFound);
     }
     if head.slug != slug || head.section_slug != section {
         return Ok(moved(&story_path(&head.section_slug, &head.slug, head.id)));
     }
-    let site = state.site.get(conn.ex(), head.epoch).await?;
+    let site = state.site_at(head.epoch).await?;
     let day = day_number(&state, &site);
-    let fragment = match state.fragments.get(id, head.version, head.epoch, day) {
+    let fragment = match cached
+        .and_then(|e| e.fragment)
+        .filter(|f| f.version == head.version && f.day == day)
+    {
         Some(f) => f,
         None => {
+            let mut conn = state.db.read().await?;
             let f = Arc::new(
                 render(&state, &site, conn.ex(), id, head.epoch, day)
                     .await?
                     .ok_or(AppError::NotFound)?,
             );
-            state.fragments.put(id, f.clone());
+            state.fragments.put(
+                id,
+                Entry {
+                    head: head.clone(),
+                    fragment: Some(f.clone()),
+                },
+            );
             f
         }
     };
-    drop(conn);
     let mut res = if accepts_gzip(&headers) {
         let mut r = fragment.page_gzip.clone().into_response();
         r.headers_mut()

@@ -104,6 +104,9 @@ pub async fn spawn_app_with(tune: impl FnOnce(Layer) -> Layer) -> TestApp {
         listen: Some("127.0.0.1:0".into()),
         data: Some(data.path().to_path_buf()),
         public_url: Some("https://news.example".into()),
+        // Ask the database about changes on every request, so a test sees
+        // its own writes at once.
+        change_poll_ms: Some(0),
         ..Layer::default()
     });
     let config = Config::from_layer(layer).unwrap();

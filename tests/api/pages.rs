@@ -213,6 +213,43 @@ async fn an_edited_story_is_served_fresh_not_from_the_cache() {
 }
 
 #[tokio::test]
+async fn an_edit_made_elsewhere_is_seen_once_the_poll_window_has_passed() {
+    let app = spawn_app_with(|l| masthead::config::Layer {
+        change_poll_ms: Some(1_000),
+        ..l
+    })
+    .await;
+    let f = fixture(&app).await;
+    let page = story_url(&app, f.story).await;
+    assert!(
+        app.get_text(&page)
+            .await
+            .1
+            .contains("Paragraph 1 of the story")
+    );
+    // Another instance edits the story: it bumps the counter in the database.
+    {
+        let mut c = app.db.write().await.unwrap();
+        let body = masthead::domain::body::to_json(&[masthead::domain::body::Block::Paragraph {
+            text: "Edited elsewhere.".into(),
+        }]);
+        stories::set_body(c.ex(), f.story, &body, app.now())
+            .await
+            .unwrap();
+    }
+    // Within the window this instance serves the page from memory ...
+    assert!(
+        app.get_text(&page)
+            .await
+            .1
+            .contains("Paragraph 1 of the story")
+    );
+    // ... and once it has passed, the edit.
+    app.clock.advance(jiff::SignedDuration::from_millis(1_001));
+    assert!(app.get_text(&page).await.1.contains("Edited elsewhere."));
+}
+
+#[tokio::test]
 async fn a_gzip_reader_gets_the_same_page_compressed() {
     let app = spawn_app().await;
     let f = fixture(&app).await;
