@@ -77,14 +77,10 @@ pub fn router(state: AppState) -> Router {
         .route("/{section}/atom.xml", get(feeds::section_atom))
         .route("/{section}/{story}", get(story::page))
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), error_pages))
-        .layer(middleware::from_fn_with_state(state.clone(), client_info))
-        .layer(middleware::from_fn(security_headers))
-        .layer(middleware::from_fn(limits))
+        .layer(middleware::from_fn_with_state(state.clone(), frame))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
         ))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
 
@@ -100,12 +96,39 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     res
 }
 
+/// What every request passes, in one layer (each layer costs on the hot
+/// path): size limits, the client's address, error pages, security headers.
+async fn frame(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let mut res = match over_limits(&req) {
+        Some(refusal) => refusal,
+        None => {
+            let peer = req
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
+            let info = client_ip(peer, req.headers(), |ip| state.config.is_trusted_proxy(ip));
+            req.extensions_mut().insert(info);
+            let wants_json = req.uri().path().starts_with("/api/");
+            let res = next.run(req).await;
+            match res.extensions().get::<ErrorPage>().cloned() {
+                Some(page) => error_page(&state, res.status(), page, wants_json).await,
+                None => res,
+            }
+        }
+    };
+    security_headers(res.headers_mut());
+    res
+}
+
 /// Refuses over-long request targets (414) and header blocks (431) before
 /// any handler runs.
-async fn limits(req: Request, next: Next) -> Response {
+fn over_limits(req: &Request) -> Option<Response> {
     let uri_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
     if uri_len > MAX_URI_BYTES {
-        return plain(StatusCode::URI_TOO_LONG, "The address is too long.\n");
+        return Some(plain(
+            StatusCode::URI_TOO_LONG,
+            "The address is too long.\n",
+        ));
     }
     let header_bytes: usize = req
         .headers()
@@ -113,12 +136,12 @@ async fn limits(req: Request, next: Next) -> Response {
         .map(|(k, v)| k.as_str().len() + v.len() + 4)
         .sum();
     if header_bytes > MAX_HEADER_BYTES {
-        return plain(
+        return Some(plain(
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             "The request headers are too large.\n",
-        );
+        ));
     }
-    next.run(req).await
+    None
 }
 
 fn plain(status: StatusCode, text: &'static str) -> Response {
@@ -172,19 +195,7 @@ pub fn client_ip(
     ClientInfo { ip, https }
 }
 
-async fn client_info(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
-    let info = client_ip(peer, req.headers(), |ip| state.config.is_trusted_proxy(ip));
-    req.extensions_mut().insert(info);
-    next.run(req).await
-}
-
-async fn security_headers(req: Request, next: Next) -> Response {
-    let mut res = next.run(req).await;
-    let h = res.headers_mut();
+fn security_headers(h: &mut HeaderMap) {
     let defaults: [(&str, &str); 4] = [
         ("x-content-type-options", "nosniff"),
         ("referrer-policy", "strict-origin-when-cross-origin"),
@@ -200,17 +211,16 @@ async fn security_headers(req: Request, next: Next) -> Response {
             h.insert(k, HeaderValue::from_static(v));
         }
     }
-    res
 }
 
-/// Renders the error page for responses that carry an [`ErrorPage`].
-async fn error_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let wants_json = req.uri().path().starts_with("/api/");
-    let res = next.run(req).await;
-    let Some(page) = res.extensions().get::<ErrorPage>().cloned() else {
-        return res;
-    };
-    let status = res.status();
+/// Renders the error page for a response that carried an [`ErrorPage`]:
+/// JSON under `/api/`, the site's layout elsewhere.
+async fn error_page(
+    state: &AppState,
+    status: StatusCode,
+    page: ErrorPage,
+    wants_json: bool,
+) -> Response {
     if wants_json {
         let body = serde_json::json!({ "error": { "code": page.code, "message": page.message } });
         return (status, axum::Json(body)).into_response();
@@ -219,7 +229,7 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
     let html = state.renderer.render(
         "error.html",
         minijinja::context! {
-            site => crate::render::val(pages::site_context(&state, site.as_deref())),
+            site => crate::render::val(pages::site_context(state, site.as_deref())),
             status => status.as_u16(),
             title => page.title,
             message => page.message,

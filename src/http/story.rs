@@ -49,7 +49,6 @@ pub struct Fragment {
 
 /// What is known of one story at one content epoch: where it lives (its
 /// head) and, once rendered, its page.
-#[derive(Clone)]
 struct Entry {
     head: Head,
     fragment: Option<Arc<Fragment>>,
@@ -60,7 +59,7 @@ struct Entry {
 /// database again.
 pub struct FragmentCache {
     capacity: usize,
-    map: RwLock<HashMap<i64, Entry>>,
+    map: RwLock<HashMap<i64, Arc<Entry>>>,
 }
 
 impl FragmentCache {
@@ -71,12 +70,12 @@ impl FragmentCache {
         }
     }
 
-    fn get(&self, id: i64, epoch: i64) -> Option<Entry> {
+    fn get(&self, id: i64, epoch: i64) -> Option<Arc<Entry>> {
         let map = self.map.read().unwrap_or_else(|e| e.into_inner());
         map.get(&id).filter(|e| e.head.epoch >= epoch).cloned()
     }
 
-    fn put(&self, id: i64, entry: Entry) {
+    fn put(&self, id: i64, entry: Arc<Entry>) {
         let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
         if map.len() >= self.capacity && !map.contains_key(&id) {
             // Forget an arbitrary half: cheap, and a miss only costs a render.
@@ -142,28 +141,43 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         })
 }
 
+/// Whether the reader accepts gzip; read from the headers without copying them.
+pub struct AcceptsGzip(pub bool);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for AcceptsGzip {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(AcceptsGzip(accepts_gzip(&parts.headers)))
+    }
+}
+
 /// `/{section}/{slug}-{id}`
 pub async fn page(
     State(state): State<AppState>,
     Path((section, segment)): Path<(String, String)>,
-    headers: HeaderMap,
+    AcceptsGzip(gzip): AcceptsGzip,
 ) -> AppResult<Response> {
     let (slug, id) = parse_story_segment(&segment).ok_or(AppError::NotFound)?;
     let now = state.now_micros();
     let epoch = state.epoch.get(&state.db, now).await?;
     let cached = state.fragments.get(id, epoch);
+    let fetched;
     let head = match &cached {
-        Some(e) => e.head.clone(),
+        Some(e) => &e.head,
         None => {
             let mut conn = state.db.read().await?;
-            let head = stories::head(conn.ex(), id)
+            fetched = stories::head(conn.ex(), id)
                 .await?
                 .ok_or(AppError::NotFound)?;
-            state.epoch.observe(head.epoch);
-            head
+            state.epoch.observe(fetched.epoch);
+            &fetched
         }
     };
-    if !is_out(&head, now) {
+    if !is_out(head, now) {
         return Err(AppError::NotFound);
     }
     if head.slug != slug || head.section_slug != section {
@@ -172,7 +186,8 @@ pub async fn page(
     let site = state.site_at(head.epoch).await?;
     let day = day_number(&state, &site);
     let fragment = match cached
-        .and_then(|e| e.fragment)
+        .as_ref()
+        .and_then(|e| e.fragment.clone())
         .filter(|f| f.version == head.version && f.day == day)
     {
         Some(f) => f,
@@ -183,17 +198,15 @@ pub async fn page(
                     .await?
                     .ok_or(AppError::NotFound)?,
             );
-            state.fragments.put(
-                id,
-                Entry {
-                    head: head.clone(),
-                    fragment: Some(f.clone()),
-                },
-            );
+            let entry = Entry {
+                head: head.clone(),
+                fragment: Some(f.clone()),
+            };
+            state.fragments.put(id, Arc::new(entry));
             f
         }
     };
-    let mut res = if accepts_gzip(&headers) {
+    let mut res = if gzip {
         let mut r = fragment.page_gzip.clone().into_response();
         r.headers_mut()
             .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
