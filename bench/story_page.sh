@@ -69,6 +69,7 @@ for enc in plain gzip; do
   R[nginx_$enc]=$(run_wrk "http://127.0.0.1:$nport/story.html" "${hdr[@]}")
 done
 rss_small=$(awk '/VmHWM/ {print int($2/1024)}' /proc/$mpid/status)
+now_small=$(awk '/VmRSS/ {print int($2/1024)}' /proc/$mpid/status)
 stop_masthead
 
 if [ "$large" -gt 0 ]; then
@@ -81,6 +82,7 @@ if [ "$large" -gt 0 ]; then
     R[large_$enc]=$(run_wrk "http://127.0.0.1:$mport$path" "${hdr[@]}")
   done
   rss_large=$(awk '/VmHWM/ {print int($2/1024)}' /proc/$mpid/status)
+  now_large=$(awk '/VmRSS/ {print int($2/1024)}' /proc/$mpid/status)
   stop_masthead
 fi
 kill $npid 2>/dev/null || true
@@ -100,7 +102,10 @@ for enc in plain gzip; do
   fi
 done
 echo
-echo "Masthead peak resident memory: ${rss_small} MB with 44 stories${large:+$( [ "$large" -gt 0 ] && echo ", ${rss_large} MB with $((large + 44)) stories")}."
+echo "Masthead resident memory, peak / after the runs: ${rss_small} / ${now_small} MB with 44 stories (the peak includes drawing the demo's photos at first start)."
+if [ "$large" -gt 0 ]; then
+  echo "With $((large + 44)) stories: ${rss_large} / ${now_large} MB."
+fi
 if [ "$large" -gt 0 ]; then
   for enc in plain gzip; do
     echo "Large store / small store throughput ($enc): $(ratio "$(field large_$enc 1)" "$(field masthead_$enc 1)")"
