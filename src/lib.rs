@@ -14,3 +14,4 @@ pub mod keys;
 pub mod media;
 pub mod render;
 pub mod site;
+pub mod splice;

@@ -32,6 +32,9 @@ pub struct Site {
     pub tz: TimeZone,
     pub sections: Vec<Section>,
     pub topics: Vec<Topic>,
+    pub access: settings::AccessSettings,
+    /// `access.crawler_ranges`, parsed (unparseable entries are skipped and logged).
+    pub crawler_nets: Vec<ipnet::IpNet>,
 }
 
 impl Site {
@@ -40,12 +43,29 @@ impl Site {
         let tz = crate::domain::time::zone(&publication.time_zone).unwrap_or(TimeZone::UTC);
         let sections = sections::all(reborrow(&mut ex)).await?;
         let topics = topics::all(reborrow(&mut ex)).await?;
+        let access = settings::access(reborrow(&mut ex)).await?;
+        let crawler_nets = access
+            .crawler_ranges
+            .iter()
+            .filter_map(|r| {
+                let net = r
+                    .parse::<ipnet::IpNet>()
+                    .ok()
+                    .or_else(|| r.parse::<std::net::IpAddr>().ok().map(Into::into));
+                if net.is_none() {
+                    tracing::warn!(range = %r, "a crawler range in the access settings is not an address or CIDR range");
+                }
+                net
+            })
+            .collect();
         Ok(Site {
             epoch,
             publication,
             tz,
             sections,
             topics,
+            access,
+            crawler_nets,
         })
     }
 

@@ -36,6 +36,33 @@ impl Default for Publication {
     }
 }
 
+/// Who may read what: the meter's limits, where the cut falls, and the
+/// address ranges of search-engine crawlers that may read past it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct AccessSettings {
+    pub limits: crate::domain::access::Limits,
+    /// Paragraphs shown before the wall.
+    pub teaser_paragraphs: usize,
+    /// IP addresses or CIDR ranges of crawlers that get the full text (never
+    /// granted by user agent alone).
+    pub crawler_ranges: Vec<String>,
+}
+
+impl Default for AccessSettings {
+    fn default() -> Self {
+        AccessSettings {
+            limits: Default::default(),
+            teaser_paragraphs: 3,
+            crawler_ranges: Vec::new(),
+        }
+    }
+}
+
+pub async fn access(ex: Ex<'_>) -> Result<AccessSettings, sqlx::Error> {
+    Ok(get(ex, "access").await?.unwrap_or_default())
+}
+
 #[derive(sqlx::FromRow)]
 struct Row {
     value: String,

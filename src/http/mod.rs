@@ -153,6 +153,18 @@ fn plain(status: StatusCode, text: &'static str) -> Response {
         .into_response()
 }
 
+/// The value of cookie `name` in the request's `Cookie` headers.
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"'))
+}
+
 /// Who sent a request, as far as it can be believed.
 #[derive(Clone, Copy, Debug)]
 pub struct ClientInfo {

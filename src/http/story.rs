@@ -10,10 +10,8 @@
 //! so it is served without rendering or compressing per request.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::sync::{Arc, RwLock};
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -24,28 +22,36 @@ use crate::app::AppState;
 use crate::db::media::Media;
 use crate::db::stories::{self, Head, Story, reborrow};
 use crate::db::{Ex, authors, media, topics};
+use crate::domain::access::{Access, Level, Meter, Reader, Wall, decide};
 use crate::domain::body::{self, Block, Figure};
+use crate::domain::meter;
 use crate::domain::slug::{parse_story_segment, story_path};
 use crate::error::{AppError, AppResult};
 use crate::media::Picture;
 use crate::render::{safe, val};
 use crate::site::{CardView, Link, Site, byline_view, card_views};
+use crate::splice::Spliced;
 
 use super::pages::site_context;
 
-/// A story rendered for one (version, epoch, day).
+/// A story rendered for one (version, epoch, day): the whole page and, for
+/// stories that are not free, the page cut at the teaser; each with slots
+/// for the parts that differ per reader ([`SLOTS`]).
 pub struct Fragment {
     pub version: i64,
     pub epoch: i64,
     /// The publication day the page header shows (it names the date).
     pub day: i64,
-    pub title: String,
-    pub head_html: String,
-    pub article_html: String,
-    /// The whole page as an anonymous reader sees it.
-    pub page: Bytes,
-    pub page_gzip: Bytes,
+    pub level: Level,
+    pub path: String,
+    pub full: Spliced,
+    pub teaser: Option<Spliced>,
+    /// The account links as an anonymous reader sees them.
+    pub anonymous_account: String,
 }
+
+/// The per-reader parts of a story page, in page order.
+pub const SLOTS: &[&str] = &["account", "notice", "wall"];
 
 /// What is known of one story at one content epoch: where it lives (its
 /// head) and, once rendered, its page.
@@ -141,17 +147,29 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         })
 }
 
-/// Whether the reader accepts gzip; read from the headers without copying them.
-pub struct AcceptsGzip(pub bool);
+/// What the story page needs of the request, read without copying the headers.
+pub struct ReaderRequest {
+    pub gzip: bool,
+    pub ip: std::net::IpAddr,
+    pub meter_cookie: Option<String>,
+}
 
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for AcceptsGzip {
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ReaderRequest {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
         _: &S,
     ) -> Result<Self, Self::Rejection> {
-        Ok(AcceptsGzip(accepts_gzip(&parts.headers)))
+        let ip = parts
+            .extensions
+            .get::<super::ClientInfo>()
+            .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |c| c.ip);
+        Ok(ReaderRequest {
+            gzip: accepts_gzip(&parts.headers),
+            ip,
+            meter_cookie: super::cookie(&parts.headers, meter::COOKIE).map(str::to_string),
+        })
     }
 }
 
@@ -159,7 +177,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for AcceptsGzip {
 pub async fn page(
     State(state): State<AppState>,
     Path((section, segment)): Path<(String, String)>,
-    AcceptsGzip(gzip): AcceptsGzip,
+    req: ReaderRequest,
 ) -> AppResult<Response> {
     let (slug, id) = parse_story_segment(&segment).ok_or(AppError::NotFound)?;
     let now = state.now_micros();
@@ -206,13 +224,85 @@ pub async fn page(
             f
         }
     };
-    let mut res = if gzip {
-        let mut r = fragment.page_gzip.clone().into_response();
+    serve_to_reader(&state, &site, &fragment, id, &req)
+}
+
+/// Asks the access decision for this reader, fills the page's slots, and
+/// records the read when it counts.
+fn serve_to_reader(
+    state: &AppState,
+    site: &Site,
+    fragment: &Fragment,
+    id: i64,
+    req: &ReaderRequest,
+) -> AppResult<Response> {
+    let limits = site.access.limits;
+    let crawler = site.crawler_nets.iter().any(|n| n.contains(&req.ip));
+    let reader = if crawler {
+        Reader::Crawler
+    } else {
+        Reader::Anonymous
+    };
+    let period = meter::period(state.clock.now(), &site.tz);
+    let mut reads =
+        meter::AnonymousReads::from_cookie(req.meter_cookie.as_deref(), &state.keys, &period);
+    let already_read = reads.has(id);
+    let used = reads.ids.len() as u32 - u32::from(already_read);
+    let access = decide(fragment.level, reader, Meter { already_read, used }, limits);
+    let r = &state.renderer;
+    let internal = |e: minijinja::Error| AppError::Internal(e.into());
+    let mut set_cookie = None;
+    let (page, notice, wall) = match access {
+        Access::Full { counts, left } => {
+            if counts {
+                reads.add(id);
+                set_cookie = Some(meter_cookie(state, &reads));
+            }
+            let notice = match left {
+                Some(left) => r
+                    .render(
+                        "partials/notice.html",
+                        context! { left, signed_in => false, member_limit => limits.member },
+                    )
+                    .map_err(internal)?,
+                None => String::new(),
+            };
+            (&fragment.full, notice, String::new())
+        }
+        Access::Teaser(w) => {
+            let (kind, signed_in) = match w {
+                Wall::Register => ("register", false),
+                Wall::Subscribe => ("subscribe", true),
+                Wall::SubscribersOnly { signed_in } => ("subscribers_only", signed_in),
+            };
+            let wall = r
+                .render(
+                    "partials/wall.html",
+                    context! {
+                        wall => kind, signed_in, next => fragment.path.clone(),
+                        anonymous_limit => limits.anonymous, member_limit => limits.member,
+                    },
+                )
+                .map_err(internal)?;
+            let teaser = fragment
+                .teaser
+                .as_ref()
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("story {id} has no teaser")))?;
+            (teaser, String::new(), wall)
+        }
+    };
+    let fill = [
+        fragment.anonymous_account.as_str(),
+        notice.as_str(),
+        wall.as_str(),
+    ];
+    let mut res = if req.gzip {
+        let mut r = page.gzip(&fill).into_response();
         r.headers_mut()
             .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         r
     } else {
-        fragment.page.clone().into_response()
+        page.plain(&fill).into_response()
     };
     let h = res.headers_mut();
     h.insert(
@@ -223,11 +313,34 @@ pub async fn page(
         header::VARY,
         HeaderValue::from_static("Accept-Encoding, Cookie"),
     );
+    // The page depends on the reader: no shared cache may keep it.
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-cache"),
     );
+    if let Some(c) = set_cookie {
+        h.insert(
+            header::SET_COOKIE,
+            HeaderValue::from_str(&c).map_err(|e| AppError::Internal(e.into()))?,
+        );
+    }
     Ok(res)
+}
+
+/// The `Set-Cookie` value for an anonymous reader's meter: signed, HttpOnly,
+/// kept a little past the end of the month it counts.
+fn meter_cookie(state: &AppState, reads: &meter::AnonymousReads) -> String {
+    let secure = if state.config.is_https() {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{}={}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{secure}",
+        meter::COOKIE,
+        reads.to_cookie(&state.keys),
+        40 * 24 * 3600
+    )
 }
 
 fn day_number(state: &AppState, site: &Site) -> i64 {
@@ -366,63 +479,101 @@ async fn render(
         url: format!("/{}", story.section_slug),
     };
 
-    let r = &state.renderer;
-    let ctx = context! {
-        site => val(site_context(state, Some(site))),
-        story => context! {
+    // Where the cut falls: after the teaser's paragraphs (free stories: never).
+    let level = Level::parse(&story.access_level);
+    let cut = if level == Level::Free {
+        views.len()
+    } else {
+        cut_after(&views, site.access.teaser_paragraphs)
+    };
+    let mut lead_in = views;
+    let rest = lead_in.split_off(cut);
+    let story_ctx = |rest: minijinja::Value| {
+        context! {
             id => story.id,
             headline => story.headline.clone(),
             standfirst => story.standfirst.clone(),
             dateline => story.dateline.clone(),
             access_level => story.access_level.clone(),
-            section => val(section),
-            published => val(published),
-            updated => val(updated),
-            bylines => val(byline_views),
-            topics => val(topic_links),
-            lead => val(lead),
-            blocks => val(views),
-        },
-        related => val(related),
-        canonical => canonical.clone(),
-        image_url => val(image_url),
-        jsonld => val(jsonld),
+            section => val(&section),
+            published => val(&published),
+            updated => val(&updated),
+            bylines => val(&byline_views),
+            topics => val(&topic_links),
+            lead => val(&lead),
+            lead_in => val(&lead_in),
+            rest,
+        }
     };
+    let r = &state.renderer;
+    let ctx_with = |rest: minijinja::Value| {
+        context! {
+            site => val(site_context(state, Some(site))),
+            story => story_ctx(rest),
+            related => val(&related),
+            canonical => canonical.clone(),
+            image_url => val(&image_url),
+            jsonld => val(&jsonld),
+        }
+    };
+    let ctx = ctx_with(val(&rest));
     let internal = |e: minijinja::Error| AppError::Internal(e.into());
     let head_html = r.render("story_head.html", &ctx).map_err(internal)?;
-    let article_html = r.render("story_article.html", &ctx).map_err(internal)?;
-    let page = r
-        .render(
+    let page = |article: String| {
+        r.render(
             "story.html",
             context! {
                 site => val(site_context(state, Some(site))),
                 title => story.headline.clone(),
                 nav_current => format!("/{}", story.section_slug),
                 head => safe(head_html.clone()),
-                article => safe(article_html.clone()),
+                article => safe(article),
             },
         )
+    };
+    let splice =
+        |html: String| Spliced::new(&html, SLOTS).map_err(|e| AppError::Internal(e.into()));
+    let full =
+        splice(page(r.render("story_article.html", &ctx).map_err(internal)?).map_err(internal)?)?;
+    let teaser = if level == Level::Free {
+        None
+    } else {
+        let teaser_ctx = ctx_with(val(Vec::<i64>::new()));
+        Some(splice(
+            page(
+                r.render("story_article.html", &teaser_ctx)
+                    .map_err(internal)?,
+            )
+            .map_err(internal)?,
+        )?)
+    };
+    let anonymous_account = r
+        .render("partials/account.html", context! {})
         .map_err(internal)?;
-    let page_gzip = gzip(page.as_bytes()).map_err(|e| AppError::Internal(e.into()))?;
     Ok(Some(Fragment {
         version: story.version,
         epoch,
         day,
-        title: story.headline,
-        head_html,
-        article_html,
-        page: Bytes::from(page),
-        page_gzip: Bytes::from(page_gzip),
+        level,
+        path,
+        full,
+        teaser,
+        anonymous_account,
     }))
 }
 
-fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut enc = flate2::write::GzEncoder::new(
-        Vec::with_capacity(bytes.len() / 3),
-        flate2::Compression::default(),
-    );
-    enc.write_all(bytes)?;
-    enc.finish()
+/// The number of blocks up to and including the `paragraphs`-th paragraph.
+fn cut_after(blocks: &[BlockView], paragraphs: usize) -> usize {
+    let mut seen = 0;
+    for (i, b) in blocks.iter().enumerate() {
+        if matches!(b, BlockView::Paragraph { .. }) {
+            seen += 1;
+            if seen >= paragraphs {
+                return i + 1;
+            }
+        }
+    }
+    blocks.len()
 }
 
 /// schema.org `NewsArticle`, with the paywalled-content markup on every
@@ -478,7 +629,7 @@ fn json_ld(
         v["hasPart"] = serde_json::json!({
             "@type": "WebPageElement",
             "isAccessibleForFree": false,
-            "cssSelector": ".story-body",
+            "cssSelector": ".story-paywalled",
         });
     }
     v

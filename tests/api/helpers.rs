@@ -170,6 +170,7 @@ pub async fn add_photo(app: &TestApp, shade: u8) -> i64 {
 /// The small publication most tests run against.
 pub struct Fixture {
     pub india: i64,
+    pub monsoon_topic: i64,
     pub world: i64,
     pub reporter: i64,
     pub agency: i64,
@@ -406,6 +407,7 @@ pub async fn fixture(app: &TestApp) -> Fixture {
     )
     .await;
     Fixture {
+        monsoon_topic: monsoon,
         india,
         world,
         reporter,

@@ -4,6 +4,7 @@
 mod browser;
 mod feeds;
 mod helpers;
+mod meter;
 mod pages;
 mod seo;
 mod startup;

@@ -142,7 +142,7 @@ async fn a_story_carries_news_article_json_ld_with_the_paywall_markup() {
             .starts_with("https://news.example/media/")
     );
     assert_eq!(ld["isAccessibleForFree"], false);
-    assert_eq!(ld["hasPart"]["cssSelector"], ".story-body");
+    assert_eq!(ld["hasPart"]["cssSelector"], ".story-paywalled");
     // A free story says so, without the paywall part.
     let (_, html) = app.get_text(&story_url(&app, f.linked).await).await;
     let ld = json_ld(&html);
