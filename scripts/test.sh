@@ -34,6 +34,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   apt_install "${missing[@]}"
 fi
+if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+  # The SMTP server the mail tests deliver to. pip first; Debian's package
+  # when pip is missing (or refuses a system-managed Python).
+  echo "installing aiosmtpd (the SMTP server of the mail tests)"
+  if ! { python3 -m pip --version >/dev/null 2>&1 && python3 -m pip install --quiet aiosmtpd; }; then
+    apt_install python3-aiosmtpd
+  fi
+fi
 if [ ! -d tests/browser/node_modules/playwright-core ]; then
   echo "installing playwright-core (it drives the system's Chromium; no browser download)"
   (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)

@@ -26,6 +26,7 @@ pub struct AppState {
     pub site: Arc<SiteCache>,
     pub fragments: Arc<FragmentCache>,
     pub epoch: Arc<ContentEpoch>,
+    pub limiter: Arc<crate::http::auth::RateLimiter>,
 }
 
 impl AppState {
@@ -55,6 +56,7 @@ impl AppState {
             renderer,
             site: Arc::new(SiteCache::default()),
             fragments: Arc::new(FragmentCache::new(2_000)),
+            limiter: Arc::new(Default::default()),
             epoch: Arc::new(ContentEpoch::new(std::time::Duration::from_millis(
                 config.change_poll_ms,
             ))),
@@ -125,6 +127,7 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    /// The database is left open for the caller to close.
     pub async fn serve(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,

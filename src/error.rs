@@ -16,6 +16,12 @@ pub enum AppError {
     /// The request was malformed; the message says what to fix.
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// A form without a valid CSRF token, or an action this reader may not take.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// Too many attempts; the message says when to try again.
+    #[error("too many requests: {0}")]
+    TooMany(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -35,6 +41,8 @@ impl AppError {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -46,6 +54,8 @@ impl AppError {
                 title: "Page not found",
                 message: "We could not find that page. It may have moved, or the address may be mistyped.".into(),
             },
+            AppError::Forbidden(m) => ErrorPage { code: "forbidden", title: "Not allowed", message: m.clone() },
+            AppError::TooMany(m) => ErrorPage { code: "too_many_requests", title: "Too many attempts", message: m.clone() },
             AppError::BadRequest(m) => ErrorPage { code: "bad_request", title: "Bad request", message: m.clone() },
             AppError::Database(_) | AppError::Internal(_) => ErrorPage {
                 code: "internal",

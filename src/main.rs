@@ -42,6 +42,28 @@ enum Command {
     Migrate,
     /// Manage demonstration content.
     Demo(DemoArgs),
+    /// Deliver queued mail (transactional first) until stopped; `serve` does
+    /// this too, so run it only on instances that do not serve.
+    Worker,
+    /// Manage members and staff.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a member (or give an existing one a role). The password is read
+    /// from standard input, one line, at least 10 characters.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// member, contributor, editor, moderator or admin
+        #[arg(long, default_value = "member")]
+        role: String,
+        /// The name shown with their comments and articles.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
 }
 
 #[derive(Args, Default)]
@@ -122,6 +144,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo(args) => demo(&cli.common, args).await,
+        Command::Worker => {
+            let config = load_config(&cli.common, None)?;
+            let db = open_database(&config).await?;
+            let transport = masthead::mail::transport_for(&config)?;
+            println!("Delivering mail by {} until stopped.", transport.kind());
+            masthead::mail::worker::run(db.clone(), transport, system_clock(), shutdown_signal())
+                .await;
+            db.close().await;
+            Ok(())
+        }
+        Command::User(UserCommand::Create { email, role, name }) => {
+            user_create(&cli.common, &email, &role, &name).await
+        }
     }
 }
 
@@ -145,14 +180,87 @@ async fn serve(common: &Common, args: ServeArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let state = AppState::new(config, db, clock)?;
+    let transport = masthead::mail::transport_for(&config)?;
+    let mail_kind = transport.kind();
+    let state = AppState::new(config, db.clone(), clock.clone())?;
     let app = Application::bind(state).await?;
     let public = app.state().config.public_url.clone();
+    // One signal stops both the server and the mail worker.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut worker_stop = stop_rx.clone();
+    let worker = tokio::spawn(masthead::mail::worker::run(
+        db.clone(),
+        transport,
+        clock,
+        async move {
+            let _ = worker_stop.wait_for(|s| *s).await;
+        },
+    ));
     println!(
-        "Masthead is serving http://{} (public address {public})",
+        "Masthead is serving http://{} (public address {public}); mail goes by {mail_kind}",
         app.local_addr()
     );
-    app.serve(shutdown_signal()).await
+    let served = app
+        .serve(async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        })
+        .await;
+    // The worker finishes its batch (and marks it) before the pool closes.
+    let _ = worker.await;
+    db.close().await;
+    served
+}
+
+async fn user_create(common: &Common, email: &str, role: &str, name: &str) -> anyhow::Result<()> {
+    use masthead::db::members;
+    const ROLES: &[&str] = &["member", "contributor", "editor", "moderator", "admin"];
+    if !ROLES.contains(&role) {
+        anyhow::bail!("--role must be one of {}; got {role:?}", ROLES.join(", "));
+    }
+    let email = masthead::domain::email::Email::parse(email).map_err(anyhow::Error::msg)?;
+    let config = load_config(common, None)?;
+    let db = open_database(&config).await?;
+    let now = masthead::clock::micros(system_clock().now());
+    let existing = {
+        let mut conn = db.read().await?;
+        members::by_email(conn.ex(), &email).await?
+    };
+    if let Some(m) = existing {
+        let mut conn = db.write().await?;
+        members::set_role(conn.ex(), m.id, role).await?;
+        println!(
+            "{} already has an account; their role is now {role}.",
+            email.as_typed()
+        );
+        return Ok(());
+    }
+    let mut password = String::new();
+    std::io::stdin()
+        .read_line(&mut password)
+        .context("reading the password from standard input")?;
+    let password = password.trim_end_matches(['\n', '\r']).to_string();
+    if password.chars().count() < 10 {
+        anyhow::bail!("the password (one line on standard input) must be at least 10 characters");
+    }
+    let hash = masthead::http::auth::hash_password(password)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut tx = db.begin().await?;
+    let id = members::insert(tx.ex(), &email, name, Some(&hash), role, now)
+        .await?
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "{} was registered a moment ago; run the command again",
+                email.as_typed()
+            )
+        })?;
+    // Staff created here are trusted with their address.
+    members::mark_verified(tx.ex(), id, now).await?;
+    tx.commit().await?;
+    println!("Created {} ({role}), member {id}.", email.as_typed());
+    db.close().await;
+    Ok(())
 }
 
 async fn demo(common: &Common, args: DemoArgs) -> anyhow::Result<()> {

@@ -8,6 +8,7 @@
 
 pub mod authors;
 pub mod media;
+pub mod members;
 pub mod sections;
 pub mod settings;
 pub mod stories;

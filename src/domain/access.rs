@@ -113,7 +113,7 @@ pub fn decide(level: Level, reader: Reader, meter: Meter, limits: Limits) -> Acc
             if meter.already_read {
                 Access::Full {
                     counts: false,
-                    left: Some(limit.saturating_sub(meter.used)),
+                    left: Some(limit.saturating_sub(meter.used + 1)),
                 }
             } else if meter.used < limit {
                 Access::Full {
@@ -156,12 +156,14 @@ mod tests {
             (Metered, Anonymous, m(false, 2), full(true, Some(0))),
             (Metered, Anonymous, m(false, 3), Access::Teaser(Wall::Register)),
             // ... and a story read this period opens again without counting.
-            (Metered, Anonymous, m(true, 3), full(false, Some(0))),
+            (Metered, Anonymous, m(true, 2), full(false, Some(0))),
+            (Metered, Anonymous, m(true, 0), full(false, Some(2))),
             // Members get 10, then the subscription wall.
             (Metered, Member, m(false, 3), full(true, Some(6))),
             (Metered, Member, m(false, 9), full(true, Some(0))),
             (Metered, Member, m(false, 10), Access::Teaser(Wall::Subscribe)),
-            (Metered, Member, m(true, 10), full(false, Some(0))),
+            (Metered, Member, m(true, 9), full(false, Some(0))),
+            (Metered, Member, m(true, 1), full(false, Some(8))),
             // Subscribers, staff and listed crawlers are never metered.
             (Metered, Subscriber, m(false, 500), full(false, None)),
             (Metered, Staff, m(false, 500), full(false, None)),

@@ -4,7 +4,9 @@
 //! forwarded headers only from trusted proxies) -> the handler -> error
 //! pages rendered in the site's layout -> security headers.
 
+pub mod account;
 pub mod api;
+pub mod auth;
 pub mod feeds;
 pub mod files;
 pub mod pages;
@@ -68,6 +70,21 @@ pub fn router(state: AppState) -> Router {
         .route("/media/{file}", get(files::media))
         .route("/static/{file}", get(files::asset))
         .route("/s/{id}", get(story::short_link))
+        .route("/account", get(account::overview))
+        .route(
+            "/account/register",
+            get(account::register_form).post(account::register),
+        )
+        .route(
+            "/account/sign-in",
+            get(account::sign_in_form).post(account::sign_in),
+        )
+        .route("/account/sign-out", axum::routing::post(account::sign_out))
+        .route(
+            "/account/verify",
+            get(account::verify_page).post(account::verify),
+        )
+        .route("/account/subscribe", get(account::subscribe))
         .route("/topic/{slug}", get(pages::topic))
         .route("/topic/{slug}/feed.xml", get(feeds::topic_rss))
         .route("/topic/{slug}/atom.xml", get(feeds::topic_atom))

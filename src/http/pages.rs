@@ -11,6 +11,8 @@ use crate::db::{authors, settings, topics};
 use crate::domain::paging::{Pager, parse_page};
 use crate::error::{AppError, AppResult};
 use crate::render::val;
+
+use super::auth::Visitor;
 use crate::site::{CardView, Link, SectionKey, Site, card_views};
 
 /// Stories per page of a list.
@@ -81,7 +83,7 @@ struct SectionBlock {
     stories: Vec<CardView>,
 }
 
-pub async fn front(State(state): State<AppState>) -> AppResult<Html<String>> {
+pub async fn front(State(state): State<AppState>, visitor: Visitor) -> AppResult<Html<String>> {
     let now = state.now_micros();
     let mut conn = state.db.read().await?;
     let epoch = settings::content_epoch(conn.ex()).await?;
@@ -140,6 +142,7 @@ pub async fn front(State(state): State<AppState>) -> AppResult<Html<String>> {
             site => val(site_context(&state, Some(&site))),
             canonical => state.config.absolute("/"),
             nav_current => "/",
+            reader => val(visitor.view()),
             description => site.publication.description.clone(),
             lead => val(lead), top => val(top), latest => val(latest_views), blocks => val(blocks),
         },
@@ -163,6 +166,7 @@ async fn list_page(
     site: &Site,
     page: u32,
     list: ListPage<'_>,
+    visitor: &Visitor,
 ) -> AppResult<Html<String>> {
     let now = state.now_micros();
     let mut conn = state.db.read().await?;
@@ -187,6 +191,7 @@ async fn list_page(
         context! {
             site => val(site_context(state, Some(site))),
             kind => list.kind,
+            reader => val(visitor.view()),
             nav_current => val((list.kind == "section").then_some(list.path.clone())),
             title => list.title,
             description => list.description,
@@ -204,6 +209,7 @@ async fn list_page(
 
 pub async fn section(
     State(state): State<AppState>,
+    visitor: Visitor,
     Path(slug): Path<String>,
     RawQuery(q): RawQuery,
 ) -> AppResult<Html<String>> {
@@ -221,11 +227,12 @@ pub async fn section(
         filter: Filter::Section(section.id),
         author: None,
     };
-    list_page(&state, &site, page, list).await
+    list_page(&state, &site, page, list, &visitor).await
 }
 
 pub async fn topic(
     State(state): State<AppState>,
+    visitor: Visitor,
     Path(slug): Path<String>,
     RawQuery(q): RawQuery,
 ) -> AppResult<Html<String>> {
@@ -246,11 +253,12 @@ pub async fn topic(
         filter: Filter::Topic(topic.id),
         author: None,
     };
-    list_page(&state, &site, page, list).await
+    list_page(&state, &site, page, list, &visitor).await
 }
 
 pub async fn author(
     State(state): State<AppState>,
+    visitor: Visitor,
     Path(slug): Path<String>,
     RawQuery(q): RawQuery,
 ) -> AppResult<Html<String>> {
@@ -271,5 +279,5 @@ pub async fn author(
         filter: Filter::Author(author.id),
         author: Some(&author),
     };
-    list_page(&state, &site, page, list).await
+    list_page(&state, &site, page, list, &visitor).await
 }

@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use crate::app::AppState;
 use crate::db::media::Media;
+use crate::db::members::{self, SessionMember};
 use crate::db::stories::{self, Head, Story, reborrow};
 use crate::db::{Ex, authors, media, topics};
 use crate::domain::access::{Access, Level, Meter, Reader, Wall, decide};
@@ -152,6 +153,7 @@ pub struct ReaderRequest {
     pub gzip: bool,
     pub ip: std::net::IpAddr,
     pub meter_cookie: Option<String>,
+    pub session_cookie: Option<String>,
 }
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ReaderRequest {
@@ -169,6 +171,8 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ReaderRequest {
             gzip: accepts_gzip(&parts.headers),
             ip,
             meter_cookie: super::cookie(&parts.headers, meter::COOKIE).map(str::to_string),
+            session_cookie: super::cookie(&parts.headers, super::auth::SESSION_COOKIE)
+                .map(str::to_string),
         })
     }
 }
@@ -224,45 +228,78 @@ pub async fn page(
             f
         }
     };
-    serve_to_reader(&state, &site, &fragment, id, &req)
+    // Only a request with a session cookie costs a query to find its member.
+    let member = super::auth::session_member(&state, req.session_cookie.as_deref())
+        .await?
+        .map(|(m, _)| m);
+    serve_to_reader(&state, &site, &fragment, id, &req, member.as_ref()).await
 }
 
 /// Asks the access decision for this reader, fills the page's slots, and
 /// records the read when it counts.
-fn serve_to_reader(
+async fn serve_to_reader(
     state: &AppState,
     site: &Site,
     fragment: &Fragment,
     id: i64,
     req: &ReaderRequest,
+    member: Option<&SessionMember>,
 ) -> AppResult<Response> {
     let limits = site.access.limits;
     let crawler = site.crawler_nets.iter().any(|n| n.contains(&req.ip));
-    let reader = if crawler {
-        Reader::Crawler
-    } else {
-        Reader::Anonymous
+    let reader = match member {
+        Some(m) if m.role != "member" => Reader::Staff,
+        Some(m) if m.subscribed_until.is_some() => Reader::Subscriber,
+        Some(_) => Reader::Member,
+        None if crawler => Reader::Crawler,
+        None => Reader::Anonymous,
     };
     let period = meter::period(state.clock.now(), &site.tz);
     let mut reads =
         meter::AnonymousReads::from_cookie(req.meter_cookie.as_deref(), &state.keys, &period);
-    let already_read = reads.has(id);
-    let used = reads.ids.len() as u32 - u32::from(already_read);
-    let access = decide(fragment.level, reader, Meter { already_read, used }, limits);
+    let meter_state = match (member, reader, fragment.level) {
+        // Members' reads are in the database, so every instance counts the same.
+        (Some(m), Reader::Member, Level::Metered) => {
+            let mut conn = state.db.read().await?;
+            let (n, this) = members::meter_state(conn.ex(), m.id, &period, id).await?;
+            Meter {
+                already_read: this,
+                used: n - u32::from(this),
+            }
+        }
+        (Some(_), _, _) => Meter::default(),
+        (None, _, _) => {
+            let already_read = reads.has(id);
+            Meter {
+                already_read,
+                used: reads.ids.len() as u32 - u32::from(already_read),
+            }
+        }
+    };
+    let access = decide(fragment.level, reader, meter_state, limits);
     let r = &state.renderer;
     let internal = |e: minijinja::Error| AppError::Internal(e.into());
     let mut set_cookie = None;
     let (page, notice, wall) = match access {
         Access::Full { counts, left } => {
             if counts {
-                reads.add(id);
-                set_cookie = Some(meter_cookie(state, &reads));
+                match member {
+                    Some(m) => {
+                        let mut conn = state.db.write().await?;
+                        members::record_read(conn.ex(), m.id, &period, id, state.now_micros())
+                            .await?;
+                    }
+                    None => {
+                        reads.add(id);
+                        set_cookie = Some(meter_cookie(state, &reads));
+                    }
+                }
             }
             let notice = match left {
                 Some(left) => r
                     .render(
                         "partials/notice.html",
-                        context! { left, signed_in => false, member_limit => limits.member },
+                        context! { left, signed_in => member.is_some(), member_limit => limits.member },
                     )
                     .map_err(internal)?,
                 None => String::new(),
@@ -291,11 +328,16 @@ fn serve_to_reader(
             (teaser, String::new(), wall)
         }
     };
-    let fill = [
-        fragment.anonymous_account.as_str(),
-        notice.as_str(),
-        wall.as_str(),
-    ];
+    let account = match member {
+        Some(m) => r
+            .render(
+                "partials/account.html",
+                context! { reader => val(super::auth::member_view(m)) },
+            )
+            .map_err(internal)?,
+        None => fragment.anonymous_account.clone(),
+    };
+    let fill = [account.as_str(), notice.as_str(), wall.as_str()];
     let mut res = if req.gzip {
         let mut r = page.gzip(&fill).into_response();
         r.headers_mut()

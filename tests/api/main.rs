@@ -1,9 +1,11 @@
 //! The integration suite: the real router over a real database (SQLite, or
 //! PostgreSQL when MASTHEAD_TEST_DATABASE_URL is set), driven over HTTP.
 
+mod accounts;
 mod browser;
 mod feeds;
 mod helpers;
+mod mail;
 mod meter;
 mod pages;
 mod seo;
