@@ -1,6 +1,6 @@
 //! The process configuration: where to listen, where the data lives, which
 //! database, mail server and cache to use, the public address, the trusted
-//! proxies and the secret keys.
+//! proxies, the secret keys and the entitlement webhook's secret.
 //!
 //! One typed struct, built in layers: built-in defaults < `masthead.toml` in
 //! the data folder (or the file given with `--config`) < `MASTHEAD_*`
@@ -43,6 +43,10 @@ pub struct Config {
     /// asking the database again: the most a page can lag behind an edit
     /// made on another instance. 0 asks on every request.
     pub change_poll_ms: u64,
+    /// The shared secret that signs entitlement webhook events (at least 32
+    /// characters); without one the webhook route answers 404, so a site
+    /// that takes no events has no door to knock on.
+    pub webhook_secret: Option<String>,
 }
 
 /// Raised when a configuration layer has an unknown key or a bad value.
@@ -77,6 +81,7 @@ pub struct Layer {
     pub theme_dir: Option<PathBuf>,
     pub sitemap_page_size: Option<usize>,
     pub change_poll_ms: Option<u64>,
+    pub webhook_secret: Option<String>,
 }
 
 /// The environment variables read, each with the key it sets.
@@ -93,6 +98,7 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("MASTHEAD_THEME_DIR", "theme_dir"),
     ("MASTHEAD_SITEMAP_PAGE_SIZE", "sitemap_page_size"),
     ("MASTHEAD_CHANGE_POLL_MS", "change_poll_ms"),
+    ("MASTHEAD_WEBHOOK_SECRET", "webhook_secret"),
 ];
 
 /// Variables that are not configuration but are read elsewhere.
@@ -147,6 +153,7 @@ impl Layer {
                 "theme_dir" => layer.theme_dir = Some(value.into()),
                 "sitemap_page_size" => layer.sitemap_page_size = Some(whole(&name, &value)?),
                 "change_poll_ms" => layer.change_poll_ms = Some(whole(&name, &value)?),
+                "webhook_secret" => layer.webhook_secret = Some(value),
                 _ => unreachable!("every key in ENV_KEYS is matched"),
             }
         }
@@ -168,12 +175,15 @@ impl Layer {
             theme_dir: over.theme_dir.or(self.theme_dir),
             sitemap_page_size: over.sitemap_page_size.or(self.sitemap_page_size),
             change_poll_ms: over.change_poll_ms.or(self.change_poll_ms),
+            webhook_secret: over.webhook_secret.or(self.webhook_secret),
         }
     }
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA: &str = "./masthead-data";
+/// The shortest webhook secret accepted: a shorter one could be guessed.
+pub const MIN_WEBHOOK_SECRET_CHARS: usize = 32;
 
 impl Config {
     /// Builds the configuration from its layers: `flags` (command line) over
@@ -301,6 +311,19 @@ impl Config {
         for k in &previous_secret_keys {
             crate::keys::decode_key(k).map_err(|m| bad("previous_secret_keys", m))?;
         }
+        // An empty value (an unset variable in a deployment template) means none.
+        let webhook_secret = l.webhook_secret.filter(|s| !s.is_empty());
+        if let Some(s) = &webhook_secret
+            && s.chars().count() < MIN_WEBHOOK_SECRET_CHARS
+        {
+            return Err(bad(
+                "webhook_secret",
+                format!(
+                    "is {} characters long; it needs {MIN_WEBHOOK_SECRET_CHARS} or more (a long random string)",
+                    s.chars().count()
+                ),
+            ));
+        }
         let change_poll_ms = l.change_poll_ms.unwrap_or(250);
         if change_poll_ms > 60_000 {
             return Err(bad(
@@ -325,6 +348,7 @@ impl Config {
             redis_url,
             sitemap_page_size,
             change_poll_ms,
+            webhook_secret,
         })
     }
 
@@ -472,6 +496,45 @@ mod tests {
                 .to_string();
             assert!(err.starts_with(key), "{var}={value}: {err}");
         }
+    }
+
+    #[test]
+    fn the_webhook_secret_is_layered_and_must_be_long() {
+        let c = Config::load(Layer::default(), env(&[]), None).unwrap();
+        assert_eq!(c.webhook_secret, None);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("m.toml");
+        let from_file = "f".repeat(32);
+        std::fs::write(&file, format!("webhook_secret = \"{from_file}\"\n")).unwrap();
+        let c = Config::load(Layer::default(), env(&[]), Some(&file)).unwrap();
+        assert_eq!(c.webhook_secret.as_deref(), Some(from_file.as_str()));
+        let from_env = "e".repeat(40);
+        let c = Config::load(
+            Layer::default(),
+            env(&[("MASTHEAD_WEBHOOK_SECRET", &from_env)]),
+            Some(&file),
+        )
+        .unwrap();
+        assert_eq!(c.webhook_secret.as_deref(), Some(from_env.as_str()));
+        let c = Config::load(
+            Layer::default(),
+            env(&[("MASTHEAD_WEBHOOK_SECRET", "")]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.webhook_secret, None, "an empty value means none");
+        let err = Config::load(
+            Layer::default(),
+            env(&[("MASTHEAD_WEBHOOK_SECRET", &"s".repeat(31))]),
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("webhook_secret"), "{err}");
+        assert!(
+            !err.contains(&"s".repeat(31)),
+            "the secret is not echoed: {err}"
+        );
     }
 
     #[test]

@@ -64,6 +64,36 @@ enum UserCommand {
         #[arg(long, default_value = "")]
         name: String,
     },
+    /// Give a member an entitlement (a subscription): full access from a day
+    /// (or now) to the end of a day, in the publication's time zone.
+    Grant {
+        #[arg(long)]
+        email: String,
+        /// The last day of access; access ends at the end of that day.
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
+        until: jiff::civil::Date,
+        /// Who granted it, kept with the entitlement.
+        #[arg(long, default_value = "admin")]
+        source: String,
+        /// The first day of access, from its start. [default: now]
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
+        from: Option<jiff::civil::Date>,
+    },
+    /// End a member's current entitlements now: all of them, or those from
+    /// one source.
+    Revoke {
+        #[arg(long)]
+        email: String,
+        /// Only the entitlements from this source.
+        #[arg(long)]
+        source: Option<String>,
+    },
+}
+
+/// A calendar day as the command line takes it.
+fn parse_day(text: &str) -> Result<jiff::civil::Date, String> {
+    text.parse()
+        .map_err(|_| format!("expected a day written YYYY-MM-DD, got {text:?}"))
 }
 
 #[derive(Args, Default)]
@@ -156,6 +186,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(UserCommand::Create { email, role, name }) => {
             user_create(&cli.common, &email, &role, &name).await
+        }
+        Command::User(UserCommand::Grant {
+            email,
+            until,
+            source,
+            from,
+        }) => user_grant(&cli.common, &email, from, until, &source).await,
+        Command::User(UserCommand::Revoke { email, source }) => {
+            user_revoke(&cli.common, &email, source.as_deref()).await
         }
     }
 }
@@ -259,6 +298,127 @@ async fn user_create(common: &Common, email: &str, role: &str, name: &str) -> an
     members::mark_verified(tx.ex(), id, now).await?;
     tx.commit().await?;
     println!("Created {} ({role}), member {id}.", email.as_typed());
+    db.close().await;
+    Ok(())
+}
+
+/// An event id for an entitlement change made here, unique like a
+/// webhook's: `cli-` and 24 random hex digits.
+fn cli_event_id() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 12];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("cli-{}", hex::encode(bytes))
+}
+
+/// The member with this address, or an error saying how to create one.
+async fn existing_member(
+    db: &masthead::db::Db,
+    email: &masthead::domain::email::Email,
+) -> anyhow::Result<masthead::db::members::Member> {
+    let mut conn = db.read().await?;
+    masthead::db::members::by_email(conn.ex(), email)
+        .await?
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "{} has no account; create one first with `masthead user create`",
+                email.as_typed()
+            )
+        })
+}
+
+async fn user_grant(
+    common: &Common,
+    email: &str,
+    from: Option<jiff::civil::Date>,
+    until: jiff::civil::Date,
+    source: &str,
+) -> anyhow::Result<()> {
+    use masthead::db::{members, settings};
+    let email = masthead::domain::email::Email::parse(email).map_err(anyhow::Error::msg)?;
+    let source = source.trim();
+    if source.is_empty() || source.chars().count() > 100 {
+        anyhow::bail!("--source must be a name of 1 to 100 characters");
+    }
+    let config = load_config(common, None)?;
+    let db = open_database(&config).await?;
+    let member = existing_member(&db, &email).await?;
+    let zone_name = {
+        let mut conn = db.read().await?;
+        settings::publication(conn.ex()).await?.time_zone
+    };
+    let tz = masthead::domain::time::zone(&zone_name).ok_or_else(|| {
+        anyhow::anyhow!("the publication's time zone {zone_name:?} is not a known zone")
+    })?;
+    let now = system_clock().now();
+    let starts_at = match from {
+        Some(day) => day.to_zoned_datetime(tz.clone())?.timestamp(),
+        None => now,
+    };
+    // The end of the last day is the start of the next one.
+    let valid_until = until.tomorrow()?.to_zoned_datetime(tz)?.timestamp();
+    if valid_until <= now {
+        anyhow::bail!("--until {until} is already past in {zone_name}");
+    }
+    if valid_until <= starts_at {
+        anyhow::bail!("--until {until} is before --from");
+    }
+    let event_id = cli_event_id();
+    let mut conn = db.write().await?;
+    members::grant_entitlement(
+        conn.ex(),
+        member.id,
+        source,
+        masthead::clock::micros(starts_at),
+        masthead::clock::micros(valid_until),
+        &event_id,
+        masthead::clock::micros(now),
+    )
+    .await?;
+    drop(conn);
+    let starts = match from {
+        Some(day) => format!("from the start of {day}"),
+        None => "from now".to_string(),
+    };
+    println!(
+        "{} can read everything {starts} until the end of {until} ({zone_name}); source {source}, event {event_id}.",
+        email.as_typed()
+    );
+    db.close().await;
+    Ok(())
+}
+
+async fn user_revoke(common: &Common, email: &str, source: Option<&str>) -> anyhow::Result<()> {
+    use masthead::db::members::{self, Revoking};
+    let email = masthead::domain::email::Email::parse(email).map_err(anyhow::Error::msg)?;
+    let config = load_config(common, None)?;
+    let db = open_database(&config).await?;
+    let member = existing_member(&db, &email).await?;
+    let which = match source {
+        Some(s) => Revoking::Source(s),
+        None => Revoking::All,
+    };
+    let event_id = cli_event_id();
+    let now = masthead::clock::micros(system_clock().now());
+    let mut tx = db.begin().await?;
+    let ended = members::revoke(tx.ex(), member.id, which, "admin", &event_id, now)
+        .await?
+        .ok_or_else(|| {
+            anyhow::anyhow!("the event id {event_id} was taken; run the command again")
+        })?;
+    tx.commit().await?;
+    let from = source.map(|s| format!(" from {s}")).unwrap_or_default();
+    match ended {
+        0 => println!(
+            "{} had no current entitlements{from}; nothing changed.",
+            email.as_typed()
+        ),
+        n => println!(
+            "Ended {n} current entitlement{} of {}{from}; event {event_id}.",
+            if n == 1 { "" } else { "s" },
+            email.as_typed()
+        ),
+    }
     db.close().await;
     Ok(())
 }

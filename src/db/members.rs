@@ -322,3 +322,101 @@ pub async fn mark_verified(ex: Ex<'_>, member_id: i64, now: i64) -> Result<(), s
     )?;
     Ok(())
 }
+
+/// Which of a member's entitlements a revoke ends.
+#[derive(Clone, Copy, Debug)]
+pub enum Revoking<'a> {
+    /// The one that the grant event with this id created.
+    Grant(&'a str),
+    /// Every current one from this source.
+    Source(&'a str),
+    /// Every current one, whatever its source.
+    All,
+}
+
+/// Revokes a member's entitlements, and records the revoking event so that a
+/// redelivery changes nothing: the event takes a row of its own in
+/// `entitlements` (recorded by `source`, zero length, revoked at once, so it
+/// never grants anything), whose unique `event_id` refuses a second copy.
+///
+/// Answers `None` when `event_id` was seen before (nothing changed), else how
+/// many entitlements ended. "Current" means not revoked and not yet expired.
+/// A revoke naming a grant that has not arrived (webhooks may come out of
+/// order) reserves that grant's event id as already revoked, so the grant,
+/// when it comes, is a duplicate and grants nothing.
+///
+/// Several statements: run it in a transaction, so the record and the revoke
+/// stand or fall together.
+pub async fn revoke(
+    mut ex: Ex<'_>,
+    member_id: i64,
+    which: Revoking<'_>,
+    source: &str,
+    event_id: &str,
+    now: i64,
+) -> Result<Option<u64>, sqlx::Error> {
+    if !record_revoked_event(
+        super::stories::reborrow(&mut ex),
+        member_id,
+        source,
+        event_id,
+        now,
+    )
+    .await?
+    {
+        return Ok(None);
+    }
+    let ended = match which {
+        Revoking::Grant(grant) => {
+            let n = execute!(
+                super::stories::reborrow(&mut ex),
+                "update entitlements set revoked_at = $3 \
+                 where member_id = $1 and event_id = $2 and revoked_at is null",
+                member_id,
+                grant,
+                now
+            )?;
+            if n == 0 {
+                record_revoked_event(ex, member_id, source, grant, now).await?;
+            }
+            n
+        }
+        Revoking::Source(from) => execute!(
+            ex,
+            "update entitlements set revoked_at = $3 \
+             where member_id = $1 and source = $2 and revoked_at is null and valid_until > $3",
+            member_id,
+            from,
+            now
+        )?,
+        Revoking::All => execute!(
+            ex,
+            "update entitlements set revoked_at = $2 \
+             where member_id = $1 and revoked_at is null and valid_until > $2",
+            member_id,
+            now
+        )?,
+    };
+    Ok(Some(ended))
+}
+
+/// Takes `event_id` with a row that grants nothing (it starts and ends at
+/// `now` and is revoked); `false` when the id is taken already.
+async fn record_revoked_event(
+    ex: Ex<'_>,
+    member_id: i64,
+    source: &str,
+    event_id: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let n = execute!(
+        ex,
+        "insert into entitlements (member_id, source, starts_at, valid_until, event_id, created_at, revoked_at) \
+         values ($1, $2, $3, $3, $4, $3, $3) on conflict (event_id) do nothing",
+        member_id,
+        source,
+        now,
+        event_id
+    )?;
+    Ok(n > 0)
+}

@@ -12,6 +12,7 @@ pub mod files;
 pub mod pages;
 pub mod seo;
 pub mod story;
+pub mod webhook;
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -67,6 +68,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(api::openapi))
         .route("/api/stories", get(api::stories))
         .route("/api/stories/{id}", get(api::story))
+        .route(
+            "/api/entitlements/events",
+            axum::routing::any(webhook::events),
+        )
         .route("/media/{file}", get(files::media))
         .route("/static/{file}", get(files::asset))
         .route("/s/{id}", get(story::short_link))

@@ -67,6 +67,9 @@ struct Entry {
 pub struct FragmentCache {
     capacity: usize,
     map: RwLock<HashMap<i64, Arc<Entry>>>,
+    /// "N free stories left" as rendered, by (left, signed in, member limit):
+    /// a handful of strings, rendered once each.
+    notices: RwLock<HashMap<(u32, bool, u32), String>>,
 }
 
 impl FragmentCache {
@@ -74,6 +77,7 @@ impl FragmentCache {
         FragmentCache {
             capacity,
             map: RwLock::new(HashMap::new()),
+            notices: RwLock::new(HashMap::new()),
         }
     }
 
@@ -90,6 +94,31 @@ impl FragmentCache {
             map.retain(|k, _| keep.contains(k));
         }
         map.insert(id, entry);
+    }
+
+    fn notice(
+        &self,
+        left: u32,
+        signed_in: bool,
+        limit: u32,
+        render: impl FnOnce() -> AppResult<String>,
+    ) -> AppResult<String> {
+        let key = (left, signed_in, limit);
+        if let Some(s) = self
+            .notices
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return Ok(s.clone());
+        }
+        let s = render()?;
+        let mut map = self.notices.write().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 1_000 {
+            map.clear();
+        }
+        map.insert(key, s.clone());
+        Ok(s)
     }
 
     pub fn len(&self) -> usize {
@@ -296,12 +325,13 @@ async fn serve_to_reader(
                 }
             }
             let notice = match left {
-                Some(left) => r
-                    .render(
+                Some(left) => state.fragments.notice(left, member.is_some(), limits.member, || {
+                    r.render(
                         "partials/notice.html",
                         context! { left, signed_in => member.is_some(), member_limit => limits.member },
                     )
-                    .map_err(internal)?,
+                    .map_err(internal)
+                })?,
                 None => String::new(),
             };
             (&fragment.full, notice, String::new())

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod browser;
+mod entitlements;
 mod feeds;
 mod helpers;
 mod mail;
