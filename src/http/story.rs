@@ -1,13 +1,15 @@
 //! The story page, the path every reader takes most.
 //!
-//! A request costs one indexed query (`stories::head`: where the story lives
-//! now, its version, the content epoch). Everything expensive (the body with
-//! its photos and "Also read" links, related stories, Open Graph and JSON-LD)
-//! is rendered once per (story version, content epoch) and kept in a
-//! [`FragmentCache`]; editing a story bumps its version, and any instance's
-//! change bumps the epoch, so no instance serves a stale page for long.
-//! The page as an anonymous reader sees it is kept whole, plain and gzipped,
-//! so it is served without rendering or compressing per request.
+//! Everything expensive (the body with its photos and "Also read" links,
+//! related stories, Open Graph and JSON-LD) is rendered once per (story
+//! version, content epoch, day) and kept in a [`FragmentCache`], whole and cut
+//! at the teaser, each a [`Spliced`] page with slots for the parts that differ
+//! per reader. Once cached, an anonymous reader's request touches no database:
+//! the story's head (where it lives, its version) is cached per content epoch,
+//! which an instance reads again at most every `change_poll_ms`. A signed-in
+//! member costs the session lookup and, on a metered story, the meter query.
+//! The access decision picks the whole page or the teaser; the reader's parts
+//! (account links, meter notice, wall) fill the slots.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
