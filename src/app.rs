@@ -27,6 +27,7 @@ pub struct AppState {
     pub fragments: Arc<FragmentCache>,
     pub epoch: Arc<ContentEpoch>,
     pub limiter: Arc<crate::http::auth::RateLimiter>,
+    pub sessions: Arc<crate::http::auth::SessionCache>,
 }
 
 impl AppState {
@@ -57,6 +58,9 @@ impl AppState {
             site: Arc::new(SiteCache::default()),
             fragments: Arc::new(FragmentCache::new(2_000)),
             limiter: Arc::new(Default::default()),
+            sessions: Arc::new(crate::http::auth::SessionCache::new(
+                std::time::Duration::from_millis(config.change_poll_ms),
+            )),
             epoch: Arc::new(ContentEpoch::new(std::time::Duration::from_millis(
                 config.change_poll_ms,
             ))),

@@ -298,6 +298,7 @@ async fn start_session(
 ) -> AppResult<Vec<String>> {
     if let Some(old) = &visitor.session_hash {
         members::delete_session(tx.ex(), old).await?;
+        state.sessions.forget(old);
     }
     let token = auth::random_token();
     let csrf = auth::random_token();
@@ -450,8 +451,10 @@ pub async fn sign_out(
     let mut conn = state.db.write().await?;
     if f.everywhere.is_some() {
         members::delete_sessions_of(conn.ex(), member.id).await?;
+        state.sessions.forget_member(member.id);
     } else {
         members::delete_session(conn.ex(), hash).await?;
+        state.sessions.forget(hash);
     }
     let mut res = see_other("/");
     res.headers_mut().append(

@@ -157,10 +157,72 @@ pub async fn session_member(
         return Ok(None);
     };
     let hash = token_hash(token);
+    let now = state.now_micros();
+    if let Some(m) = state.sessions.get(&hash, now) {
+        return Ok(Some((m, hash)));
+    }
     let mut conn = state.db.read().await?;
-    Ok(members::by_session(conn.ex(), &hash, state.now_micros())
-        .await?
-        .map(|m| (m, hash)))
+    let found = members::by_session(conn.ex(), &hash, now).await?;
+    if let Some(m) = &found {
+        state.sessions.put(&hash, m.clone(), now);
+    }
+    Ok(found.map(|m| (m, hash)))
+}
+
+/// Recently looked-up sessions, kept for `change_poll_ms` (the same window
+/// in which pages may lag behind another instance's edit). The database stays
+/// the source of truth: a sign-out or an entitlement change made on another
+/// instance is seen here within that window; one made here at once.
+pub struct SessionCache {
+    max_age_us: i64,
+    map: Mutex<HashMap<String, (i64, SessionMember)>>,
+}
+
+impl SessionCache {
+    pub fn new(max_age: std::time::Duration) -> SessionCache {
+        SessionCache {
+            max_age_us: max_age.as_micros() as i64,
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, hash: &str, now: i64) -> Option<SessionMember> {
+        if self.max_age_us == 0 {
+            return None;
+        }
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(hash)
+            .filter(|(at, _)| now - *at <= self.max_age_us)
+            .map(|(_, m)| m.clone())
+    }
+
+    fn put(&self, hash: &str, member: SessionMember, now: i64) {
+        if self.max_age_us == 0 {
+            return;
+        }
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 50_000 {
+            map.retain(|_, (at, _)| now - *at <= self.max_age_us);
+        }
+        map.insert(hash.to_string(), (now, member));
+    }
+
+    /// Forgets one session (signed out here).
+    pub fn forget(&self, hash: &str) {
+        self.map
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(hash);
+    }
+
+    /// Forgets every session of a member (signed out everywhere, role or
+    /// entitlements changed here).
+    pub fn forget_member(&self, member_id: i64) {
+        self.map
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, (_, m)| m.id != member_id);
+    }
 }
 
 impl FromRequestParts<AppState> for Visitor {

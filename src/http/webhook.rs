@@ -127,6 +127,8 @@ pub async fn events(
             if !granted {
                 return Ok(duplicate(id));
             }
+            // This instance sees the change at once; others within change_poll_ms.
+            state.sessions.forget_member(member.id);
             tracing::info!(
                 event = id,
                 member = member.id,
@@ -162,6 +164,7 @@ pub async fn events(
             let Some(ended) = ended else {
                 return Ok(duplicate(id));
             };
+            state.sessions.forget_member(member.id);
             tracing::info!(
                 event = id,
                 member = member.id,

@@ -563,3 +563,49 @@ async fn an_entitlement_lifts_the_meter_until_it_expires() {
     let p = b.get(&urls[0]).await;
     assert!(p.body.contains("free stories left this month"));
 }
+
+#[tokio::test]
+async fn a_session_ended_on_another_instance_stops_working_within_the_poll_window() {
+    let app = spawn_app_with(|l| masthead::config::Layer {
+        change_poll_ms: Some(1_000),
+        ..l
+    })
+    .await;
+    let mut b = Browser::new(&app);
+    register_and_confirm(&mut b, "asha@example.com", "/").await;
+    assert_eq!(b.get("/account").await.status, 200);
+    // Another instance signs the member out everywhere: the rows go.
+    {
+        let mut c = app.db.write().await.unwrap();
+        let m = members::by_email(
+            c.ex(),
+            &masthead::domain::email::Email::parse("asha@example.com").unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        members::delete_sessions_of(c.ex(), m.id).await.unwrap();
+    }
+    // This instance may trust its recent look-up for the window ...
+    assert_eq!(b.get("/account").await.status, 200);
+    // ... and no longer.
+    app.clock.advance(jiff::SignedDuration::from_millis(1_001));
+    assert_eq!(b.get("/account").await.status, 303);
+}
+
+#[tokio::test]
+async fn signing_out_here_takes_effect_at_once_even_with_a_poll_window() {
+    let app = spawn_app_with(|l| masthead::config::Layer {
+        change_poll_ms: Some(60_000),
+        ..l
+    })
+    .await;
+    let mut b = Browser::new(&app);
+    register_and_confirm(&mut b, "asha@example.com", "/").await;
+    let stolen = b.jar["mh_session"].clone();
+    let csrf = hidden(&b.get("/account").await.body, "csrf");
+    b.post("/account/sign-out", &[("csrf", &csrf)]).await;
+    let mut thief = Browser::new(&app);
+    thief.jar.insert("mh_session".into(), stolen);
+    assert_eq!(thief.get("/account").await.status, 303);
+}
