@@ -70,6 +70,18 @@ fn html(body: String, set_cookie: Option<String>, status: StatusCode) -> AppResu
     Ok(res)
 }
 
+/// A 303 to `to` that sets `cookies` (after a sign-in).
+fn see_other_setting(to: &str, cookies: &[String]) -> AppResult<Response> {
+    let mut res = see_other(to);
+    for c in cookies {
+        res.headers_mut().append(
+            header::SET_COOKIE,
+            HeaderValue::from_str(c).map_err(|e| AppError::Internal(e.into()))?,
+        );
+    }
+    Ok(res)
+}
+
 fn see_other(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response()
 }
@@ -276,14 +288,7 @@ pub async fn verify(
     members::mark_verified(tx.ex(), member_id, now).await?;
     let cookies = start_session(&state, &mut tx, member_id, &visitor, now).await?;
     tx.commit().await?;
-    let mut res = see_other(&safe_next(f.next.as_deref()));
-    for c in cookies {
-        res.headers_mut().append(
-            header::SET_COOKIE,
-            HeaderValue::from_str(&c).map_err(|e| AppError::Internal(e.into()))?,
-        );
-    }
-    Ok(res)
+    see_other_setting(&safe_next(f.next.as_deref()), &cookies)
 }
 
 /// Makes a new session for `member_id` (never reusing one the browser had),
@@ -421,14 +426,7 @@ pub async fn sign_in(
     let mut tx = state.db.begin().await?;
     let cookies = start_session(&state, &mut tx, member.id, &visitor, now).await?;
     tx.commit().await?;
-    let mut res = see_other(&next);
-    for c in cookies {
-        res.headers_mut().append(
-            header::SET_COOKIE,
-            HeaderValue::from_str(&c).map_err(|e| AppError::Internal(e.into()))?,
-        );
-    }
-    Ok(res)
+    see_other_setting(&next, &cookies)
 }
 
 #[derive(Deserialize)]

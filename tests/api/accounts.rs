@@ -447,35 +447,11 @@ async fn guessing_passwords_is_stopped_after_the_limit() {
     );
 }
 
-async fn metered(app: &TestApp, f: &Fixture, n: usize) -> Vec<String> {
-    let mut out = Vec::new();
-    for i in 0..n {
-        let id = add_story(
-            app,
-            StorySpec {
-                section: f.india,
-                headline: &format!("Member story {i}"),
-                level: "metered",
-                published_at: app.now() - (i as i64 + 1) * 60_000_000,
-                updated_at: None,
-                body: paragraphs(6),
-                lead: None,
-                authors: vec![f.reporter],
-                topics: vec![],
-                status: "published",
-            },
-        )
-        .await;
-        out.push(story_url(app, id).await);
-    }
-    out
-}
-
 #[tokio::test]
 async fn a_member_reads_ten_stories_then_meets_the_subscription_wall_and_anonymous_reads_merge() {
     let app = spawn_app().await;
     let f = fixture(&app).await;
-    let urls = metered(&app, &f, 11).await;
+    let urls = metered_stories(&app, &f, 11).await;
     let mut b = Browser::new(&app);
     // Two stories read before registering count once each after it.
     b.get(&urls[0]).await;
@@ -510,7 +486,7 @@ async fn a_member_reads_ten_stories_then_meets_the_subscription_wall_and_anonymo
 async fn an_entitlement_lifts_the_meter_until_it_expires() {
     let app = spawn_app().await;
     let f = fixture(&app).await;
-    let urls = metered(&app, &f, 11).await;
+    let urls = metered_stories(&app, &f, 11).await;
     let mut b = Browser::new(&app);
     register_and_confirm(&mut b, "asha@example.com", "/").await;
     {

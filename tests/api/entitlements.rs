@@ -95,26 +95,7 @@ fn status_of(answer: &Value) -> &str {
 /// eleventh address meets the wall.
 async fn member_at_the_wall(app: &TestApp) -> (Browser<'_>, String) {
     let f = fixture(app).await;
-    let mut urls = Vec::new();
-    for i in 0..11 {
-        let id = add_story(
-            app,
-            StorySpec {
-                section: f.india,
-                headline: &format!("Subscriber story {i}"),
-                level: "metered",
-                published_at: app.now() - (i as i64 + 1) * 60_000_000,
-                updated_at: None,
-                body: paragraphs(6),
-                lead: None,
-                authors: vec![f.reporter],
-                topics: vec![],
-                status: "published",
-            },
-        )
-        .await;
-        urls.push(story_url(app, id).await);
-    }
+    let mut urls = metered_stories(app, &f, 11).await;
     let mut b = Browser::new(app);
     register_and_confirm(&mut b, EMAIL, "/").await;
     let eleventh = urls.pop().unwrap();

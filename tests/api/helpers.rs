@@ -428,3 +428,29 @@ pub async fn story_url(app: &TestApp, id: i64) -> String {
 pub fn now_ts(app: &TestApp) -> Timestamp {
     masthead::clock::Clock::now(&*app.clock)
 }
+
+/// `n` published metered stories in India, newest first, one minute apart;
+/// answers their addresses.
+pub async fn metered_stories(app: &TestApp, f: &Fixture, n: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        let id = add_story(
+            app,
+            StorySpec {
+                section: f.india,
+                headline: &format!("Metered story number {i}"),
+                level: "metered",
+                published_at: app.now() - (i as i64 + 1) * 60_000_000,
+                updated_at: None,
+                body: paragraphs(6),
+                lead: None,
+                authors: vec![f.reporter],
+                topics: vec![],
+                status: "published",
+            },
+        )
+        .await;
+        out.push(story_url(app, id).await);
+    }
+    out
+}

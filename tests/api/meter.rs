@@ -41,30 +41,6 @@ impl<'a> Browser<'a> {
     }
 }
 
-async fn metered_stories(app: &TestApp, f: &Fixture, n: usize) -> Vec<String> {
-    let mut out = Vec::new();
-    for i in 0..n {
-        let id = add_story(
-            app,
-            StorySpec {
-                section: f.india,
-                headline: &format!("Metered story number {i}"),
-                level: "metered",
-                published_at: app.now() - (i as i64 + 1) * 60_000_000,
-                updated_at: None,
-                body: paragraphs(6),
-                lead: None,
-                authors: vec![f.reporter],
-                topics: vec![],
-                status: "published",
-            },
-        )
-        .await;
-        out.push(story_url(app, id).await);
-    }
-    out
-}
-
 fn is_walled(html: &str) -> bool {
     html.contains("class=\"wall\"")
 }
