@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::Ex;
+use super::{Ex, Id};
 use crate::{fetch_all, fetch_all_in, fetch_one, fetch_optional};
 
 #[derive(Clone, Debug, Serialize, sqlx::FromRow)]
@@ -26,11 +26,6 @@ pub struct NewAuthor<'a> {
     pub title: &'a str,
     pub bio: &'a str,
     pub is_demo: bool,
-}
-
-#[derive(sqlx::FromRow)]
-struct Id {
-    id: i64,
 }
 
 pub async fn insert(ex: Ex<'_>, a: &NewAuthor<'_>) -> Result<i64, sqlx::Error> {

@@ -1,6 +1,6 @@
 //! The photo library: one row per original, named by its content hash.
 
-use super::Ex;
+use super::{Ex, Id};
 use crate::{fetch_all_in, fetch_one, fetch_optional};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -22,11 +22,6 @@ pub struct NewMedia<'a> {
     pub byte_size: i64,
     pub created_at: i64,
     pub is_demo: bool,
-}
-
-#[derive(sqlx::FromRow)]
-struct Id {
-    id: i64,
 }
 
 /// Inserts an original, or answers the id of the same picture stored before.

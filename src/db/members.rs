@@ -1,7 +1,7 @@
 //! Members and what belongs to them: sessions, meter reads, saved stories,
 //! entitlements.
 
-use super::Ex;
+use super::{Count, Ex, Id};
 use crate::{execute, fetch_all, fetch_one, fetch_optional};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -22,16 +22,6 @@ impl Member {
     pub fn is_staff(&self) -> bool {
         self.role != "member"
     }
-}
-
-#[derive(sqlx::FromRow)]
-struct Id {
-    id: i64,
-}
-
-#[derive(sqlx::FromRow)]
-struct Count {
-    n: i64,
 }
 
 /// Creates a member; `None` when the address is taken (the unique index on

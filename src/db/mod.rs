@@ -254,6 +254,18 @@ impl Db {
     }
 }
 
+/// The row of an `insert ... returning id`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct Id {
+    pub id: i64,
+}
+
+/// The row of a `select count(*) as n`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct Count {
+    pub n: i64,
+}
+
 /// `$1, $2, ... $n` starting after `start` placeholders, for `in (...)` lists.
 pub fn placeholders(start: usize, n: usize) -> String {
     (start + 1..=start + n)

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::Ex;
+use super::{Ex, Id};
 use crate::{fetch_all, fetch_one, fetch_optional};
 
 #[derive(Clone, Debug, Serialize, sqlx::FromRow)]
@@ -20,11 +20,6 @@ pub struct NewSection<'a> {
     pub description: &'a str,
     pub position: i64,
     pub is_demo: bool,
-}
-
-#[derive(sqlx::FromRow)]
-struct Id {
-    id: i64,
 }
 
 pub async fn insert(ex: Ex<'_>, s: &NewSection<'_>) -> Result<i64, sqlx::Error> {

@@ -1,6 +1,6 @@
 //! Stories: their text, their place in sections and topics, their bylines.
 
-use super::Ex;
+use super::{Count, Ex, Id};
 use crate::{execute, fetch_all, fetch_one, fetch_optional};
 
 /// A whole story row.
@@ -79,16 +79,6 @@ pub struct NewStory<'a> {
     pub updated_at: Option<i64>,
     pub modified_at: i64,
     pub is_demo: bool,
-}
-
-#[derive(sqlx::FromRow)]
-struct Id {
-    id: i64,
-}
-
-#[derive(sqlx::FromRow)]
-struct Count {
-    n: i64,
 }
 
 pub async fn insert(ex: Ex<'_>, s: &NewStory<'_>) -> Result<i64, sqlx::Error> {

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::Ex;
+use super::{Ex, Id};
 use crate::{fetch_all, fetch_all_in, fetch_one, fetch_optional};
 
 #[derive(Clone, Debug, Serialize, sqlx::FromRow)]
@@ -11,11 +11,6 @@ pub struct Topic {
     pub slug: String,
     pub name: String,
     pub description: String,
-}
-
-#[derive(sqlx::FromRow)]
-struct Id {
-    id: i64,
 }
 
 pub async fn insert(

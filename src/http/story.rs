@@ -360,16 +360,22 @@ async fn serve_to_reader(
             (teaser, String::new(), wall)
         }
     };
-    let account = match member {
-        Some(m) => r
-            .render(
-                "partials/account.html",
-                context! { reader => val(super::auth::member_view(m)) },
-            )
-            .map_err(internal)?,
-        None => fragment.anonymous_account.clone(),
+    // Only a member's links are rendered per request; an anonymous reader's
+    // were rendered with the page.
+    let member_account;
+    let account: &str = match member {
+        Some(m) => {
+            member_account = r
+                .render(
+                    "partials/account.html",
+                    context! { reader => val(super::auth::member_view(m)) },
+                )
+                .map_err(internal)?;
+            &member_account
+        }
+        None => &fragment.anonymous_account,
     };
-    let fill = [account.as_str(), notice.as_str(), wall.as_str()];
+    let fill = [account, notice.as_str(), wall.as_str()];
     let mut res = if req.gzip {
         let mut r = page.gzip(&fill).into_response();
         r.headers_mut()
