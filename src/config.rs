@@ -1,6 +1,7 @@
 //! The process configuration: where to listen, where the data lives, which
 //! database, mail server and cache to use, the public address, the trusted
-//! proxies, the secret keys and the entitlement webhook's secret.
+//! proxies, the secret keys, the entitlement webhook's secret, and what
+//! becomes of a deleted member's comments.
 //!
 //! One typed struct, built in layers: built-in defaults < `masthead.toml` in
 //! the data folder (or the file given with `--config`) < `MASTHEAD_*`
@@ -47,6 +48,31 @@ pub struct Config {
     /// characters); without one the webhook route answers 404, so a site
     /// that takes no events has no door to knock on.
     pub webhook_secret: Option<String>,
+    /// What happens to a member's comments when they delete their account.
+    pub deleted_member_comments: DeletedMemberComments,
+}
+
+/// What becomes of a deleted member's comments (`deleted_member_comments`).
+/// Every instance must be given the same value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DeletedMemberComments {
+    /// The comments stay, no longer linked to anyone ("a former member"), so
+    /// the threads they started or answered still read.
+    #[default]
+    Anonymise,
+    /// The comments are deleted with the account.
+    Delete,
+}
+
+impl DeletedMemberComments {
+    /// The written form: `anonymise` (also `anonymize`) or `delete`.
+    pub fn parse(s: &str) -> Option<DeletedMemberComments> {
+        match s.trim() {
+            "anonymise" | "anonymize" => Some(DeletedMemberComments::Anonymise),
+            "delete" => Some(DeletedMemberComments::Delete),
+            _ => None,
+        }
+    }
 }
 
 /// Raised when a configuration layer has an unknown key or a bad value.
@@ -82,6 +108,7 @@ pub struct Layer {
     pub sitemap_page_size: Option<usize>,
     pub change_poll_ms: Option<u64>,
     pub webhook_secret: Option<String>,
+    pub deleted_member_comments: Option<String>,
 }
 
 /// The environment variables read, each with the key it sets.
@@ -99,6 +126,10 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("MASTHEAD_SITEMAP_PAGE_SIZE", "sitemap_page_size"),
     ("MASTHEAD_CHANGE_POLL_MS", "change_poll_ms"),
     ("MASTHEAD_WEBHOOK_SECRET", "webhook_secret"),
+    (
+        "MASTHEAD_DELETED_MEMBER_COMMENTS",
+        "deleted_member_comments",
+    ),
 ];
 
 /// Variables that are not configuration but are read elsewhere.
@@ -154,6 +185,7 @@ impl Layer {
                 "sitemap_page_size" => layer.sitemap_page_size = Some(whole(&name, &value)?),
                 "change_poll_ms" => layer.change_poll_ms = Some(whole(&name, &value)?),
                 "webhook_secret" => layer.webhook_secret = Some(value),
+                "deleted_member_comments" => layer.deleted_member_comments = Some(value),
                 _ => unreachable!("every key in ENV_KEYS is matched"),
             }
         }
@@ -176,6 +208,9 @@ impl Layer {
             sitemap_page_size: over.sitemap_page_size.or(self.sitemap_page_size),
             change_poll_ms: over.change_poll_ms.or(self.change_poll_ms),
             webhook_secret: over.webhook_secret.or(self.webhook_secret),
+            deleted_member_comments: over
+                .deleted_member_comments
+                .or(self.deleted_member_comments),
         }
     }
 }
@@ -331,6 +366,15 @@ impl Config {
                 "must be from 0 to 60000 milliseconds".into(),
             ));
         }
+        let deleted_member_comments = match l.deleted_member_comments.as_deref() {
+            None | Some("") => DeletedMemberComments::default(),
+            Some(v) => DeletedMemberComments::parse(v).ok_or_else(|| {
+                bad(
+                    "deleted_member_comments",
+                    format!("expected \"anonymise\" or \"delete\", got {v:?}"),
+                )
+            })?,
+        };
         let sitemap_page_size = l.sitemap_page_size.unwrap_or(10_000);
         if sitemap_page_size == 0 || sitemap_page_size > 50_000 {
             return Err(bad("sitemap_page_size", "must be from 1 to 50000".into()));
@@ -349,6 +393,7 @@ impl Config {
             sitemap_page_size,
             change_poll_ms,
             webhook_secret,
+            deleted_member_comments,
         })
     }
 
@@ -535,6 +580,32 @@ mod tests {
             !err.contains(&"s".repeat(31)),
             "the secret is not echoed: {err}"
         );
+    }
+
+    #[test]
+    fn deleted_member_comments_are_anonymised_unless_set_to_delete() {
+        let c = Config::load(Layer::default(), env(&[]), None).unwrap();
+        assert_eq!(c.deleted_member_comments, DeletedMemberComments::Anonymise);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("m.toml");
+        std::fs::write(&file, "deleted_member_comments = \"delete\"\n").unwrap();
+        let c = Config::load(Layer::default(), env(&[]), Some(&file)).unwrap();
+        assert_eq!(c.deleted_member_comments, DeletedMemberComments::Delete);
+        let c = Config::load(
+            Layer::default(),
+            env(&[("MASTHEAD_DELETED_MEMBER_COMMENTS", "anonymise")]),
+            Some(&file),
+        )
+        .unwrap();
+        assert_eq!(c.deleted_member_comments, DeletedMemberComments::Anonymise);
+        let err = Config::load(
+            Layer::default(),
+            env(&[("MASTHEAD_DELETED_MEMBER_COMMENTS", "keep")]),
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("deleted_member_comments"), "{err}");
     }
 
     #[test]
