@@ -1,11 +1,15 @@
 //! Member accounts: register (confirmed by e-mail), sign in, sign out, the
-//! account page.
+//! account page; and, in the submodules, the rest of an account's life:
 //!
-//! Registration never says whether an address already has an account: both
-//! cases answer "check your inbox", and the mail says what to do (confirm the
-//! new account, or sign in to the existing one). A link in a mail never acts
-//! on a GET: it opens a page whose button POSTs, so a mail scanner that
-//! follows links uses nothing up.
+//! - [`sign_in_link`]: signing in without a password, by an e-mailed link or code.
+//!
+//! No form says whether an address has an account: registration and sign-in
+//! links answer "check your inbox" alike, and the mail says what to do (confirm, sign in, or register). A link
+//! in a mail never acts on a GET: it opens a page whose button POSTs, so a
+//! mail scanner that follows links uses nothing up. Every mail-sending form is
+//! rate limited per client address and per e-mail address ([`mail_allowed`]).
+
+pub mod sign_in_link;
 
 use axum::Form;
 use axum::extract::{Query, State};
@@ -15,7 +19,7 @@ use minijinja::context;
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::db::members;
+use crate::db::{Tx, members};
 use crate::domain::email::Email;
 use crate::domain::meter;
 use crate::error::{AppError, AppResult};
@@ -31,11 +35,113 @@ const SIGN_IN_LIMIT: u32 = 10;
 const REGISTER_LIMIT: u32 = 10;
 /// How long an e-mailed link works.
 const LINK_HOURS: i64 = 48;
+/// Mails a form may have sent to one address in an hour (sign-in links,
+/// password resets, address changes: each kind counted on its own).
+const MAIL_LIMIT_PER_ADDRESS: u32 = 5;
+/// Mails a form may have sent from one client address in an hour.
+const MAIL_LIMIT_PER_IP: u32 = 20;
+/// The shortest password accepted.
+const MIN_PASSWORD_CHARS: usize = 10;
+
+const MINUTE: i64 = 60_000_000;
 
 #[derive(Deserialize, Default)]
 pub struct NextQuery {
     next: Option<String>,
     token: Option<String>,
+    /// An address to fill in (the register link in a "no account" mail).
+    email: Option<String>,
+}
+
+/// Counts a mail-sending request against both of its limits (`kind` keeps
+/// each form's counts apart); refuses it when either is spent. Known and
+/// unknown addresses are counted alike, so the refusal says nothing either.
+fn mail_allowed(
+    state: &AppState,
+    kind: &str,
+    ip: std::net::IpAddr,
+    email: &Email,
+) -> AppResult<()> {
+    let now = state.now_micros();
+    let by_ip = state
+        .limiter
+        .allow(&format!("{kind}-ip:{ip}"), MAIL_LIMIT_PER_IP, 3600, now);
+    let by_address = state.limiter.allow(
+        &format!("{kind}-email:{}", email.normalized()),
+        MAIL_LIMIT_PER_ADDRESS,
+        3600,
+        now,
+    );
+    if by_ip && by_address {
+        Ok(())
+    } else {
+        Err(AppError::TooMany(
+            "We have sent several messages already. Please check your inbox (and spam folder), or try again in an hour.".into(),
+        ))
+    }
+}
+
+/// What is wrong with a new password, if anything.
+fn password_problem(password: &str) -> Option<String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        Some(format!(
+            "Please choose a password of at least {MIN_PASSWORD_CHARS} characters."
+        ))
+    } else if password.len() > 1000 {
+        Some("That password is too long.".into())
+    } else {
+        None
+    }
+}
+
+/// Composes mail `template` (with `site_name` added to `ctx`) and queues it
+/// to `to` in the caller's transaction, in the transactional lane.
+async fn queue_mail(
+    state: &AppState,
+    tx: &mut Tx,
+    site: &crate::site::Site,
+    to: &str,
+    template: &str,
+    ctx: minijinja::Value,
+) -> AppResult<()> {
+    let from = crate::mail::default_from(&state.config, &site.publication.name);
+    let domain = crate::mail::message_id_domain(&state.config);
+    let mail = crate::mail::compose(
+        &state.renderer,
+        template,
+        context! { site_name => site.publication.name.clone(), ..ctx },
+    )
+    .map_err(|e| AppError::Internal(e.into()))?;
+    crate::mail::enqueue(
+        tx.ex(),
+        &OutgoingMail::transactional(to, mail),
+        &from,
+        state.now_micros(),
+        &domain,
+    )
+    .await?;
+    Ok(())
+}
+
+/// The "this link no longer works" page.
+fn link_expired(
+    state: &AppState,
+    site: &crate::site::Site,
+    visitor: &Visitor,
+) -> AppResult<Response> {
+    let body = page(
+        state,
+        site,
+        visitor,
+        "account/link_expired.html",
+        context! {},
+    )?;
+    html(body, None, StatusCode::BAD_REQUEST)
+}
+
+/// The account page's address with `next`, for a reader who must sign in first.
+fn sign_in_first(next: &str) -> Response {
+    see_other(&format!("/account/sign-in?next={}", urlencode(next)))
 }
 
 fn page(
@@ -100,6 +206,7 @@ pub async fn register_form(
         "account/register.html",
         context! {
             csrf, next => safe_next(q.next.as_deref()), member_limit => site.access.limits.member,
+            email => q.email,
         },
     )?;
     html(body, set, StatusCode::OK)
@@ -134,10 +241,8 @@ pub async fn register(
     if name.chars().count() > 80 {
         errors.push("Please keep your name to 80 characters.".into());
     }
-    if f.password.chars().count() < 10 {
-        errors.push("Please choose a password of at least 10 characters.".into());
-    } else if f.password.len() > 1000 {
-        errors.push("That password is too long.".into());
+    if let Some(p) = password_problem(&f.password) {
+        errors.push(p);
     }
     let (Some(email), true) = (email, errors.is_empty()) else {
         // Nothing typed is lost: the form comes back with the address and name.
@@ -164,8 +269,6 @@ pub async fn register(
         ));
     }
     let hash = auth::hash_password(f.password).await?;
-    let from = crate::mail::default_from(&state.config, &site.publication.name);
-    let domain = crate::mail::message_id_domain(&state.config);
     let mut tx = state.db.begin().await?;
     match members::insert(tx.ex(), &email, &name, Some(&hash), "member", now).await? {
         Some(id) => {
@@ -176,43 +279,27 @@ pub async fn register(
                 "verify",
                 id,
                 now,
-                now + LINK_HOURS * 3_600_000_000,
+                now + LINK_HOURS * 60 * MINUTE,
             )
             .await?;
             let link = state.config.absolute(&format!(
                 "/account/verify?token={token}&next={}",
                 urlencode(&next)
             ));
-            let mail = crate::mail::compose(&state.renderer, "verify", context! {
-                site_name => site.publication.name.clone(), link, name => name.clone(), hours => LINK_HOURS,
-            })
-            .map_err(|e| AppError::Internal(e.into()))?;
-            crate::mail::enqueue(
-                tx.ex(),
-                &OutgoingMail::transactional(email.as_typed(), mail),
-                &from,
-                now,
-                &domain,
-            )
-            .await?;
+            let ctx = context! { link, name => name.clone(), hours => LINK_HOURS };
+            queue_mail(&state, &mut tx, &site, email.as_typed(), "verify", ctx).await?;
         }
         None => {
             // The address has an account: tell its owner, not the form.
             let link = state.config.absolute("/account/sign-in");
-            let mail = crate::mail::compose(
-                &state.renderer,
+            let ctx = context! { link };
+            queue_mail(
+                &state,
+                &mut tx,
+                &site,
+                email.as_typed(),
                 "already_registered",
-                context! {
-                    site_name => site.publication.name.clone(), link,
-                },
-            )
-            .map_err(|e| AppError::Internal(e.into()))?;
-            crate::mail::enqueue(
-                tx.ex(),
-                &OutgoingMail::transactional(email.as_typed(), mail),
-                &from,
-                now,
-                &domain,
+                ctx,
             )
             .await?;
         }
@@ -224,7 +311,7 @@ pub async fn register(
         &site,
         &visitor,
         "account/check_email.html",
-        context! { email => email.as_typed() },
+        context! { email => email.as_typed(), kind => "register", hours => LINK_HOURS },
     )?;
     html(body, None, StatusCode::OK)
 }
@@ -276,14 +363,7 @@ pub async fn verify(
     else {
         drop(tx);
         let site = state.current_site().await?;
-        let body = page(
-            &state,
-            &site,
-            &visitor,
-            "account/link_expired.html",
-            context! {},
-        )?;
-        return html(body, None, StatusCode::BAD_REQUEST);
+        return link_expired(&state, &site, &visitor);
     };
     members::mark_verified(tx.ex(), member_id, now).await?;
     let cookies = start_session(&state, &mut tx, member_id, &visitor, now).await?;
@@ -465,7 +545,7 @@ pub async fn sign_out(
 
 pub async fn overview(State(state): State<AppState>, visitor: Visitor) -> AppResult<Response> {
     let Some(member) = &visitor.member else {
-        return Ok(see_other("/account/sign-in?next=%2Faccount"));
+        return Ok(sign_in_first("/account"));
     };
     let site = state.current_site().await?;
     let period = meter::period(state.clock.now(), &site.tz);

@@ -90,6 +90,18 @@ pub fn router(state: AppState) -> Router {
             get(account::verify_page).post(account::verify),
         )
         .route("/account/subscribe", get(account::subscribe))
+        .route(
+            "/account/sign-in/link",
+            get(account::sign_in_link::request_form).post(account::sign_in_link::request),
+        )
+        .route(
+            "/account/sign-in/code",
+            get(account::sign_in_link::code_page).post(account::sign_in_link::code),
+        )
+        .route(
+            "/account/sign-in/confirm",
+            get(account::sign_in_link::confirm_page).post(account::sign_in_link::confirm),
+        )
         .route("/topic/{slug}", get(pages::topic))
         .route("/topic/{slug}/feed.xml", get(feeds::topic_rss))
         .route("/topic/{slug}/atom.xml", get(feeds::topic_atom))

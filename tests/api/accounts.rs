@@ -117,7 +117,8 @@ pub async fn last_mail(app: &TestApp, to: &str) -> (String, String) {
     (m.subject, m.text_body)
 }
 
-fn link_in(text: &str) -> String {
+/// The first link to the site in a mail's text, as a path.
+pub fn link_in(text: &str) -> String {
     let start = text
         .find("https://news.example/")
         .expect("a link in the mail");

@@ -1,6 +1,7 @@
 //! The integration suite: the real router over a real database (SQLite, or
 //! PostgreSQL when MASTHEAD_TEST_DATABASE_URL is set), driven over HTTP.
 
+mod account_lifecycle;
 mod accounts;
 mod browser;
 mod entitlements;
