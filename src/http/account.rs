@@ -1,14 +1,16 @@
 //! Member accounts: register (confirmed by e-mail), sign in, sign out, the
 //! account page; and, in the submodules, the rest of an account's life:
 //!
-//! - [`sign_in_link`]: signing in without a password, by an e-mailed link or code.
+//! - [`sign_in_link`]: signing in without a password, by an e-mailed link or code;
+//! - [`password`]: a forgotten password reset by e-mail, and changing it.
 //!
-//! No form says whether an address has an account: registration and sign-in
-//! links answer "check your inbox" alike, and the mail says what to do (confirm, sign in, or register). A link
+//! No form says whether an address has an account: registration, sign-in
+//! links and password resets answer "check your inbox" alike, and the mail says what to do (confirm, sign in, or register). A link
 //! in a mail never acts on a GET: it opens a page whose button POSTs, so a
 //! mail scanner that follows links uses nothing up. Every mail-sending form is
 //! rate limited per client address and per e-mail address ([`mail_allowed`]).
 
+pub mod password;
 pub mod sign_in_link;
 
 use axum::Form;
@@ -543,7 +545,17 @@ pub async fn sign_out(
     Ok(res)
 }
 
-pub async fn overview(State(state): State<AppState>, visitor: Visitor) -> AppResult<Response> {
+#[derive(Deserialize, Default)]
+pub struct DoneQuery {
+    /// What was just done, for a line of confirmation on the account page.
+    done: Option<String>,
+}
+
+pub async fn overview(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Query(q): Query<DoneQuery>,
+) -> AppResult<Response> {
     let Some(member) = &visitor.member else {
         return Ok(sign_in_first("/account"));
     };
@@ -560,6 +572,7 @@ pub async fn overview(State(state): State<AppState>, visitor: Visitor) -> AppRes
         "account/overview.html",
         context! {
             read, member_limit => site.access.limits.member,
+            done => q.done.filter(|d| ["password", "password-reset"].contains(&d.as_str())),
         },
     )?;
     html(body, None, StatusCode::OK)

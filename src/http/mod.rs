@@ -102,6 +102,18 @@ pub fn router(state: AppState) -> Router {
             "/account/sign-in/confirm",
             get(account::sign_in_link::confirm_page).post(account::sign_in_link::confirm),
         )
+        .route(
+            "/account/password",
+            get(account::password::change_form).post(account::password::change),
+        )
+        .route(
+            "/account/password/forgot",
+            get(account::password::forgot_form).post(account::password::forgot),
+        )
+        .route(
+            "/account/password/reset",
+            get(account::password::reset_page).post(account::password::reset),
+        )
         .route("/topic/{slug}", get(pages::topic))
         .route("/topic/{slug}/feed.xml", get(feeds::topic_rss))
         .route("/topic/{slug}/atom.xml", get(feeds::topic_atom))

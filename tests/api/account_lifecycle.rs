@@ -1,15 +1,33 @@
 //! The rest of an account's life through the real router: signing in by an
-//! e-mailed link or code.
+//! e-mailed link or code, a forgotten password, a new password.
 
 use jiff::SignedDuration;
-use masthead::db::members;
+use masthead::db::{members, settings};
 use masthead::domain::email::Email;
+use masthead::mail::{self, Transport};
 
 use crate::accounts::{Browser, Page, hidden, last_mail, link_in, register_and_confirm};
 use crate::helpers::*;
 
 /// The password `register_and_confirm` registers with.
 const PASSWORD: &str = "monsoon-2026-rains";
+
+/// Names the publication (as the fixture does, without its stories).
+async fn name_it(app: &TestApp) {
+    let mut tx = app.db.begin().await.unwrap();
+    settings::put(
+        tx.ex(),
+        "publication",
+        &settings::Publication {
+            name: "The Test Herald".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    settings::bump_content_epoch(tx.ex()).await.unwrap();
+    tx.commit().await.unwrap();
+}
 
 async fn member_id(app: &TestApp, email: &str) -> Option<i64> {
     let mut c = app.db.read().await.unwrap();
@@ -37,6 +55,15 @@ async fn csrf_of(b: &mut Browser<'_>, path: &str) -> String {
     let p = b.get(path).await;
     assert_eq!(p.status, 200, "{path}: {}", p.body);
     hidden(&p.body, "csrf")
+}
+
+async fn sign_in(b: &mut Browser<'_>, email: &str, password: &str) -> Page {
+    let csrf = csrf_of(b, "/account/sign-in").await;
+    b.post(
+        "/account/sign-in",
+        &[("csrf", &csrf), ("email", email), ("password", password)],
+    )
+    .await
 }
 
 /// Asks for a sign-in link from the sign-in page (its second button).
@@ -361,4 +388,292 @@ async fn asking_for_a_newer_link_retires_the_older_one() {
         );
     }
     assert_eq!(b.get(&link_in(&second)).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_from_the_mail_the_smtp_server_received() {
+    let server = crate::mail::SmtpServer::start("aiosmtpd.handlers.Mailbox").await;
+    let app = crate::mail::app_with_smtp(format!("smtp://127.0.0.1:{}", server.port)).await;
+    fixture(&app).await;
+    let mut phone = Browser::new(&app);
+    register_and_confirm(&mut phone, "asha@example.com", "/").await;
+    let mut laptop = Browser::new(&app);
+    assert_eq!(
+        sign_in(&mut laptop, "asha@example.com", PASSWORD)
+            .await
+            .status,
+        303
+    );
+
+    let mut b = Browser::new(&app);
+    assert!(
+        b.get("/account/sign-in")
+            .await
+            .body
+            .contains("href=\"/account/password/forgot\"")
+    );
+    let csrf = csrf_of(&mut b, "/account/password/forgot").await;
+    let sent = b
+        .post(
+            "/account/password/forgot",
+            &[("csrf", &csrf), ("email", "Asha@Example.com")],
+        )
+        .await;
+    assert_eq!(sent.status, 200);
+    assert!(sent.body.contains("Check your inbox"));
+
+    // The worker hands the mail to the SMTP server; read it as received.
+    let transport = mail::transport_for(&app.state.config).unwrap();
+    assert!(matches!(transport, Transport::Smtp(_)));
+    masthead::mail::worker::deliver_due(&app.db, &transport, &*app.clock)
+        .await
+        .unwrap();
+    let received: Vec<serde_json::Value> = server
+        .received()
+        .iter()
+        .map(|p| crate::mail::parse_eml(p))
+        .collect();
+    let reset = received
+        .iter()
+        .find(|m| m["subject"] == "Choose a new password for The Test Herald")
+        .expect("the reset mail reached the server");
+    assert_eq!(reset["to"], "asha@example.com");
+    assert_eq!(reset["defects"], 0);
+    let text = reset["text"].as_str().unwrap();
+    assert!(
+        text.contains("Hello Priya Nair,") && text.contains("for an hour"),
+        "{text}"
+    );
+    let html = reset["html"].as_str().unwrap();
+    let link = link_in(text);
+    assert!(link.starts_with("/account/password/reset?token="), "{link}");
+    assert!(html.contains(&format!(
+        "https://news.example{}",
+        link.replace('&', "&amp;")
+    )));
+
+    // The page the link opens uses nothing up.
+    assert_eq!(Browser::new(&app).get(&link).await.status, 200);
+    let form = b.get(&link).await;
+    assert!(form.body.contains("Choose a new password"));
+    let short = b
+        .post(
+            "/account/password/reset",
+            &[
+                ("csrf", &hidden(&form.body, "csrf")),
+                ("token", &hidden(&form.body, "token")),
+                ("password", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(short.status, 422);
+    assert!(short.body.contains("at least 10 characters"));
+    let done = b
+        .post(
+            "/account/password/reset",
+            &[
+                ("csrf", &hidden(&short.body, "csrf")),
+                ("token", &hidden(&short.body, "token")),
+                ("password", "a-brand-new-password"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (done.status, done.location.as_deref()),
+        (303, Some("/account?done=password-reset"))
+    );
+    assert!(
+        b.get("/account?done=password-reset")
+            .await
+            .body
+            .contains("Your new password is saved")
+    );
+
+    // Every other session is signed out; the old password is gone; the new one works.
+    assert_eq!(phone.get("/account").await.status, 303);
+    assert_eq!(laptop.get("/account").await.status, 303);
+    assert_eq!(
+        sign_in(&mut laptop, "asha@example.com", PASSWORD)
+            .await
+            .status,
+        422
+    );
+    assert_eq!(
+        sign_in(&mut laptop, "ASHA@example.com", "a-brand-new-password")
+            .await
+            .status,
+        303
+    );
+    // The link worked once.
+    let csrf = csrf_of(&mut b, "/account").await;
+    let replay = b
+        .post(
+            "/account/password/reset",
+            &[
+                ("csrf", &csrf),
+                ("token", &hidden(&form.body, "token")),
+                ("password", "a-third-password-here"),
+            ],
+        )
+        .await;
+    assert_eq!(replay.status, 400);
+    assert_eq!(
+        sign_in(
+            &mut Browser::new(&app),
+            "asha@example.com",
+            "a-third-password-here"
+        )
+        .await
+        .status,
+        422
+    );
+    let (subject, text) = last_mail(&app, "asha@example.com").await;
+    assert_eq!(subject, "Your password at The Test Herald was changed");
+    assert!(text.contains("reset through a link"), "{text}");
+}
+
+#[tokio::test]
+async fn reset_links_expire_and_forged_ones_do_nothing() {
+    let app = spawn_app().await;
+    let mut owner = Browser::new(&app);
+    register_and_confirm(&mut owner, "asha@example.com", "/").await;
+    let mut b = Browser::new(&app);
+    let csrf = csrf_of(&mut b, "/account/password/forgot").await;
+    b.post(
+        "/account/password/forgot",
+        &[("csrf", &csrf), ("email", "asha@example.com")],
+    )
+    .await;
+    let link = link_in(&last_mail(&app, "asha@example.com").await.1);
+    let form = b.get(&link).await;
+    assert_eq!(form.status, 200);
+    app.clock.advance(SignedDuration::from_mins(61));
+    assert_eq!(b.get(&link).await.status, 400);
+    let late = b
+        .post(
+            "/account/password/reset",
+            &[
+                ("csrf", &hidden(&form.body, "csrf")),
+                ("token", &hidden(&form.body, "token")),
+                ("password", "a-brand-new-password"),
+            ],
+        )
+        .await;
+    assert_eq!(late.status, 400);
+    let forged = b
+        .post(
+            "/account/password/reset",
+            &[
+                ("csrf", &hidden(&form.body, "csrf")),
+                ("token", "forged-forged-forged-forged"),
+                ("password", "a-brand-new-password"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, 400);
+    assert!(signed_in_as(&mut owner, "asha@example.com").await);
+    assert_eq!(
+        sign_in(&mut Browser::new(&app), "asha@example.com", PASSWORD)
+            .await
+            .status,
+        303
+    );
+}
+
+#[tokio::test]
+async fn changing_the_password_needs_the_current_one_and_signs_out_other_sessions() {
+    let app = spawn_app().await;
+    name_it(&app).await;
+    let mut b = Browser::new(&app);
+    register_and_confirm(&mut b, "asha@example.com", "/").await;
+    let mut other = Browser::new(&app);
+    assert_eq!(
+        sign_in(&mut other, "asha@example.com", PASSWORD)
+            .await
+            .status,
+        303
+    );
+    let here = b.jar["mh_session"].clone();
+
+    let csrf = csrf_of(&mut b, "/account/password").await;
+    let wrong = b
+        .post(
+            "/account/password",
+            &[
+                ("csrf", &csrf),
+                ("current", "not-my-password"),
+                ("password", "a-brand-new-password"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 422);
+    assert!(wrong.body.contains("current password is not right"));
+    let short = b
+        .post(
+            "/account/password",
+            &[
+                ("csrf", &csrf),
+                ("current", PASSWORD),
+                ("password", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(short.status, 422);
+    assert!(
+        signed_in_as(&mut other, "asha@example.com").await,
+        "nothing changed yet"
+    );
+
+    let done = b
+        .post(
+            "/account/password",
+            &[
+                ("csrf", &csrf),
+                ("current", PASSWORD),
+                ("password", "a-brand-new-password"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (done.status, done.location.as_deref()),
+        (303, Some("/account?done=password"))
+    );
+    assert_eq!(b.jar["mh_session"], here, "this session stays");
+    assert!(
+        b.get("/account?done=password")
+            .await
+            .body
+            .contains("Your password is changed")
+    );
+    assert_eq!(
+        other.get("/account").await.status,
+        303,
+        "the other is signed out"
+    );
+    assert_eq!(
+        sign_in(&mut Browser::new(&app), "asha@example.com", PASSWORD)
+            .await
+            .status,
+        422
+    );
+    assert_eq!(
+        sign_in(
+            &mut Browser::new(&app),
+            "Asha@Example.com",
+            "a-brand-new-password"
+        )
+        .await
+        .status,
+        303
+    );
+    assert_eq!(
+        last_mail(&app, "asha@example.com").await.0,
+        "Your password at The Test Herald was changed"
+    );
+    // Anonymous readers are sent to sign in.
+    let r = Browser::new(&app).get("/account/password").await;
+    assert_eq!(
+        r.location.as_deref(),
+        Some("/account/sign-in?next=%2Faccount%2Fpassword")
+    );
 }
