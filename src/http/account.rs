@@ -2,14 +2,17 @@
 //! account page; and, in the submodules, the rest of an account's life:
 //!
 //! - [`sign_in_link`]: signing in without a password, by an e-mailed link or code;
-//! - [`password`]: a forgotten password reset by e-mail, and changing it.
+//! - [`password`]: a forgotten password reset by e-mail, and changing it;
+//! - [`change_email`]: moving the account to a new address, confirmed from it.
 //!
 //! No form says whether an address has an account: registration, sign-in
-//! links and password resets answer "check your inbox" alike, and the mail says what to do (confirm, sign in, or register). A link
+//! links, password resets and address changes all answer "check your inbox"
+//! alike, and the mail says what to do (confirm, sign in, or register). A link
 //! in a mail never acts on a GET: it opens a page whose button POSTs, so a
 //! mail scanner that follows links uses nothing up. Every mail-sending form is
 //! rate limited per client address and per e-mail address ([`mail_allowed`]).
 
+pub mod change_email;
 pub mod password;
 pub mod sign_in_link;
 
@@ -572,7 +575,7 @@ pub async fn overview(
         "account/overview.html",
         context! {
             read, member_limit => site.access.limits.member,
-            done => q.done.filter(|d| ["password", "password-reset"].contains(&d.as_str())),
+            done => q.done.filter(|d| ["password", "password-reset", "email"].contains(&d.as_str())),
         },
     )?;
     html(body, None, StatusCode::OK)

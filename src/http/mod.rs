@@ -114,6 +114,14 @@ pub fn router(state: AppState) -> Router {
             "/account/password/reset",
             get(account::password::reset_page).post(account::password::reset),
         )
+        .route(
+            "/account/email",
+            get(account::change_email::form).post(account::change_email::request),
+        )
+        .route(
+            "/account/email/confirm",
+            get(account::change_email::confirm_page).post(account::change_email::confirm),
+        )
         .route("/topic/{slug}", get(pages::topic))
         .route("/topic/{slug}/feed.xml", get(feeds::topic_rss))
         .route("/topic/{slug}/atom.xml", get(feeds::topic_atom))

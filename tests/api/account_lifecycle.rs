@@ -1,5 +1,7 @@
 //! The rest of an account's life through the real router: signing in by an
-//! e-mailed link or code, a forgotten password, a new password.
+//! e-mailed link or code, a forgotten password, a new e-mail address, a new
+//! password. Every mail sending form answers the same for known and unknown
+//! addresses.
 
 use jiff::SignedDuration;
 use masthead::db::{members, settings};
@@ -42,6 +44,27 @@ async fn member(app: &TestApp, id: i64) -> Option<members::Member> {
     members::by_id(c.ex(), id).await.unwrap()
 }
 
+/// Rows of `table` whose `column` is `value`.
+async fn rows(app: &TestApp, table: &str, column: &str, value: impl ToString) -> i64 {
+    #[derive(sqlx::FromRow)]
+    struct N {
+        n: i64,
+    }
+    let sql = format!("select count(*) as n from {table} where {column} = $1");
+    let mut c = app.db.read().await.unwrap();
+    let value = value.to_string();
+    let n = match value.parse::<i64>() {
+        Ok(id) => masthead::fetch_one!(c.ex(), N, sqlx::AssertSqlSafe(sql), id),
+        Err(_) => masthead::fetch_one!(c.ex(), N, sqlx::AssertSqlSafe(sql), value),
+    };
+    n.unwrap().n
+}
+
+/// Mails queued to an address (compared in lower case).
+async fn mails_to(app: &TestApp, to: &str) -> i64 {
+    rows(app, "mail_outbox", "lower(to_address)", to.to_lowercase()).await
+}
+
 /// The six-digit code in a sign-in mail.
 fn code_in(text: &str) -> String {
     text.lines()
@@ -49,6 +72,16 @@ fn code_in(text: &str) -> String {
         .find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()))
         .unwrap_or_else(|| panic!("no code in {text}"))
         .to_string()
+}
+
+/// A page's body with the things that differ by design (the address typed,
+/// the form's CSRF token) taken out, for comparing two answers.
+fn comparable(p: &Page, email: &str) -> String {
+    let mut body = p.body.replace(email, "EMAIL");
+    if body.contains("name=\"csrf\" value=\"") {
+        body = body.replace(&hidden(&p.body, "csrf"), "CSRF");
+    }
+    body
 }
 
 async fn csrf_of(b: &mut Browser<'_>, path: &str) -> String {
@@ -391,6 +424,72 @@ async fn asking_for_a_newer_link_retires_the_older_one() {
 }
 
 #[tokio::test]
+async fn link_reset_and_change_email_requests_answer_alike_for_known_and_unknown_addresses() {
+    let app = spawn_app().await;
+    name_it(&app).await;
+    let mut asha = Browser::new(&app);
+    register_and_confirm(&mut asha, "asha@example.com", "/").await;
+    let mut ravi = Browser::new(&app);
+    register_and_confirm(&mut ravi, "ravi@example.com", "/").await;
+
+    // Sign-in links and password resets: one browser asks for both addresses.
+    for (form, action) in [
+        ("/account/sign-in/link", "/account/sign-in/link"),
+        ("/account/password/forgot", "/account/password/forgot"),
+    ] {
+        let mut answers = Vec::new();
+        for email in ["ASHA@example.com", "nobody@example.com"] {
+            let mut b = Browser::new(&app);
+            let csrf = csrf_of(&mut b, form).await;
+            let p = b
+                .post(action, &[("csrf", &csrf), ("email", email), ("next", "/")])
+                .await;
+            assert_eq!(p.status, 200, "{action} {email}: {}", p.body);
+            answers.push((p.status, comparable(&p, email)));
+        }
+        assert_eq!(answers[0], answers[1], "{action}");
+    }
+    // Each address got the mail that fits it.
+    let (subject, _) = last_mail(&app, "asha@example.com").await;
+    assert_eq!(subject, "Choose a new password for The Test Herald");
+    let (subject, text) = last_mail(&app, "nobody@example.com").await;
+    assert_eq!(subject, "No account uses this address at The Test Herald");
+    assert!(
+        text.contains("/account/register?email=nobody%40example.com"),
+        "{text}"
+    );
+    let mut c = app.db.read().await.unwrap();
+    assert_eq!(members::count(c.ex()).await.unwrap(), 2, "no account made");
+    drop(c);
+
+    // Moving Asha's account to Ravi's address, or to a free one.
+    let mut answers = Vec::new();
+    for email in ["Ravi@Example.com", "asha.new@example.com"] {
+        let csrf = csrf_of(&mut asha, "/account/email").await;
+        let p = asha
+            .post(
+                "/account/email",
+                &[("csrf", &csrf), ("email", email), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(p.status, 200, "{email}: {}", p.body);
+        answers.push((p.status, comparable(&p, email)));
+    }
+    assert_eq!(answers[0], answers[1]);
+    let (subject, _) = last_mail(&app, "ravi@example.com").await;
+    assert_eq!(
+        subject,
+        "Someone tried to move an account to your address at The Test Herald"
+    );
+    let (subject, _) = last_mail(&app, "asha.new@example.com").await;
+    assert_eq!(
+        subject,
+        "Confirm your new e-mail address for The Test Herald"
+    );
+    assert!(signed_in_as(&mut ravi, "ravi@example.com").await);
+}
+
+#[tokio::test]
 async fn a_forgotten_password_is_reset_from_the_mail_the_smtp_server_received() {
     let server = crate::mail::SmtpServer::start("aiosmtpd.handlers.Mailbox").await;
     let app = crate::mail::app_with_smtp(format!("smtp://127.0.0.1:{}", server.port)).await;
@@ -581,6 +680,145 @@ async fn reset_links_expire_and_forged_ones_do_nothing() {
 }
 
 #[tokio::test]
+async fn a_new_address_is_confirmed_from_its_inbox_and_the_old_one_stops_signing_in() {
+    let app = spawn_app().await;
+    name_it(&app).await;
+    let mut b = Browser::new(&app);
+    register_and_confirm(&mut b, "asha@example.com", "/").await;
+    let id = member_id(&app, "asha@example.com").await.unwrap();
+    assert!(
+        b.get("/account")
+            .await
+            .body
+            .contains("href=\"/account/email\"")
+    );
+
+    let csrf = csrf_of(&mut b, "/account/email").await;
+    let wrong = b
+        .post(
+            "/account/email",
+            &[
+                ("csrf", &csrf),
+                ("email", "asha.menon@example.org"),
+                ("password", "not-my-password"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 422);
+    assert_eq!(mails_to(&app, "asha.menon@example.org").await, 0);
+    let same = b
+        .post(
+            "/account/email",
+            &[
+                ("csrf", &csrf),
+                ("email", "ASHA@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(same.status, 422, "already the account's address");
+    let sent = b
+        .post(
+            "/account/email",
+            &[
+                ("csrf", &csrf),
+                ("email", "Asha.Menon@Example.org"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, 200);
+    assert!(sent.body.contains("Asha.Menon@Example.org"));
+
+    // Nothing changes until the link is used.
+    assert_eq!(member(&app, id).await.unwrap().email, "asha@example.com");
+    let (subject, text) = last_mail(&app, "asha.menon@example.org").await;
+    assert_eq!(
+        subject,
+        "Confirm your new e-mail address for The Test Herald"
+    );
+    let link = link_in(&text);
+    // Opened on another device, not signed in: the link alone makes the change.
+    let mut phone = Browser::new(&app);
+    let done = follow(&mut phone, &link, "/account/email/confirm").await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("Your account now uses"));
+    let m = member(&app, id).await.unwrap();
+    assert_eq!(m.email, "Asha.Menon@Example.org");
+    assert!(m.email_verified_at.is_some());
+    assert_eq!(
+        follow(&mut phone, &link, "/account/email/confirm")
+            .await
+            .status,
+        400,
+        "used once"
+    );
+
+    // The old address gets a notice and signs in no more; the new one does, in any case.
+    let (subject, text) = last_mail(&app, "asha@example.com").await;
+    assert_eq!(
+        subject,
+        "Your account at The Test Herald has a new e-mail address"
+    );
+    assert!(text.contains("Asha.Menon@Example.org"), "{text}");
+    assert_eq!(
+        sign_in(&mut Browser::new(&app), "asha@example.com", PASSWORD)
+            .await
+            .status,
+        422
+    );
+    let mut again = Browser::new(&app);
+    assert_eq!(
+        sign_in(&mut again, "asha.menon@example.ORG", PASSWORD)
+            .await
+            .status,
+        303
+    );
+    assert!(
+        signed_in_as(&mut b, "Asha.Menon@Example.org").await,
+        "this session stays"
+    );
+    // A sign-in link asked for the old address now goes nowhere near the account.
+    ask_for_link(&mut Browser::new(&app), "asha@example.com", "/").await;
+    assert_eq!(
+        last_mail(&app, "asha@example.com").await.0,
+        "No account uses this address at The Test Herald"
+    );
+    // And the old address is free for someone else.
+    register_and_confirm(&mut Browser::new(&app), "ASHA@example.com", "/").await;
+}
+
+#[tokio::test]
+async fn a_change_to_an_address_taken_meanwhile_is_refused_when_confirmed() {
+    let app = spawn_app().await;
+    let mut b = Browser::new(&app);
+    register_and_confirm(&mut b, "asha@example.com", "/").await;
+    let csrf = csrf_of(&mut b, "/account/email").await;
+    b.post(
+        "/account/email",
+        &[
+            ("csrf", &csrf),
+            ("email", "shared@example.com"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    let link = link_in(&last_mail(&app, "shared@example.com").await.1);
+    // Someone registers the address before the link is used.
+    register_and_confirm(&mut Browser::new(&app), "Shared@example.com", "/").await;
+    let r = follow(&mut b, &link, "/account/email/confirm").await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("Another account has this address now"));
+    let id = member_id(&app, "asha@example.com").await.unwrap();
+    assert_eq!(member(&app, id).await.unwrap().email, "asha@example.com");
+    // The link is not used up by the refusal, and still cannot win.
+    assert_eq!(
+        follow(&mut b, &link, "/account/email/confirm").await.status,
+        400
+    );
+}
+
+#[tokio::test]
 async fn changing_the_password_needs_the_current_one_and_signs_out_other_sessions() {
     let app = spawn_app().await;
     name_it(&app).await;
@@ -676,4 +914,134 @@ async fn changing_the_password_needs_the_current_one_and_signs_out_other_session
         r.location.as_deref(),
         Some("/account/sign-in?next=%2Faccount%2Fpassword")
     );
+}
+
+#[tokio::test]
+async fn addresses_are_compared_without_regard_to_case_in_every_new_form() {
+    let app = spawn_app().await;
+    name_it(&app).await;
+    let mut owner = Browser::new(&app);
+    register_and_confirm(&mut owner, "Asha.Menon@Example.com", "/").await;
+    let id = member_id(&app, "asha.menon@example.com").await.unwrap();
+
+    // A sign-in link asked for in capitals reaches the account (and its code
+    // works with the address typed in yet another case).
+    let mut b = Browser::new(&app);
+    let page = ask_for_link(&mut b, "ASHA.MENON@EXAMPLE.COM", "/").await;
+    let (subject, text) = last_mail(&app, "asha.menon@example.com").await;
+    assert_eq!(subject, "Your sign-in link for The Test Herald");
+    let body = page
+        .body
+        .replace("ASHA.MENON@EXAMPLE.COM", "asha.menon@example.com");
+    let done = type_code(
+        &mut b,
+        &Page {
+            status: 200,
+            location: None,
+            body,
+        },
+        &code_in(&text),
+    )
+    .await;
+    assert_eq!(done.status, 303);
+
+    // A reset asked for in lower case reaches it too.
+    let mut r = Browser::new(&app);
+    let csrf = csrf_of(&mut r, "/account/password/forgot").await;
+    r.post(
+        "/account/password/forgot",
+        &[("csrf", &csrf), ("email", "asha.menon@example.com")],
+    )
+    .await;
+    assert_eq!(
+        last_mail(&app, "Asha.Menon@Example.com").await.0,
+        "Choose a new password for The Test Herald"
+    );
+
+    // Another account's address in another case is taken.
+    let mut ravi = Browser::new(&app);
+    register_and_confirm(&mut ravi, "ravi@example.com", "/").await;
+    let csrf = csrf_of(&mut ravi, "/account/email").await;
+    ravi.post(
+        "/account/email",
+        &[
+            ("csrf", &csrf),
+            ("email", "asha.MENON@example.COM"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(
+        last_mail(&app, "asha.menon@example.com").await.0,
+        "Someone tried to move an account to your address at The Test Herald"
+    );
+    // Its own address in another case is no change.
+    let csrf = csrf_of(&mut owner, "/account/email").await;
+    let same = owner
+        .post(
+            "/account/email",
+            &[
+                ("csrf", &csrf),
+                ("email", "ASHA.MENON@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(same.status, 422);
+    assert_eq!(
+        member(&app, id).await.unwrap().email,
+        "Asha.Menon@Example.com"
+    );
+}
+
+#[tokio::test]
+async fn mail_sending_forms_are_rate_limited_per_address_and_per_client() {
+    let app = spawn_app().await;
+    let mut b = Browser::new(&app);
+    let csrf = csrf_of(&mut b, "/account/sign-in/link").await;
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let p = b
+            .post(
+                "/account/sign-in/link",
+                &[("csrf", &csrf), ("email", "Someone@example.com")],
+            )
+            .await;
+        statuses.push(p.status);
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 429]);
+    assert_eq!(mails_to(&app, "someone@example.com").await, 5);
+    // Other addresses from the same client, up to the client's limit.
+    let mut statuses = Vec::new();
+    for i in 0..16 {
+        let p = b
+            .post(
+                "/account/sign-in/link",
+                &[
+                    ("csrf", &csrf),
+                    ("email", &format!("reader{i}@example.com")),
+                ],
+            )
+            .await;
+        statuses.push(p.status);
+    }
+    assert!(statuses[..14].iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(&statuses[14..], [429, 429]);
+    // The reset form counts on its own, and an hour later all is well again.
+    let csrf = csrf_of(&mut b, "/account/password/forgot").await;
+    let p = b
+        .post(
+            "/account/password/forgot",
+            &[("csrf", &csrf), ("email", "someone@example.com")],
+        )
+        .await;
+    assert_eq!(p.status, 200);
+    app.clock.advance(SignedDuration::from_mins(61));
+    let p = b
+        .post(
+            "/account/sign-in/link",
+            &[("csrf", &csrf), ("email", "someone@example.com")],
+        )
+        .await;
+    assert_eq!(p.status, 200);
 }
