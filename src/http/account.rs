@@ -3,7 +3,9 @@
 //!
 //! - [`sign_in_link`]: signing in without a password, by an e-mailed link or code;
 //! - [`password`]: a forgotten password reset by e-mail, and changing it;
-//! - [`change_email`]: moving the account to a new address, confirmed from it.
+//! - [`change_email`]: moving the account to a new address, confirmed from it;
+//! - [`delete`]: deleting the account and everything personal in it;
+//! - [`data`]: the member's data as a JSON download.
 //!
 //! No form says whether an address has an account: registration, sign-in
 //! links, password resets and address changes all answer "check your inbox"
@@ -13,6 +15,8 @@
 //! rate limited per client address and per e-mail address ([`mail_allowed`]).
 
 pub mod change_email;
+pub mod data;
+pub mod delete;
 pub mod password;
 pub mod sign_in_link;
 

@@ -122,6 +122,12 @@ pub fn router(state: AppState) -> Router {
             "/account/email/confirm",
             get(account::change_email::confirm_page).post(account::change_email::confirm),
         )
+        .route(
+            "/account/delete",
+            get(account::delete::form).post(account::delete::delete),
+        )
+        .route("/account/deleted", get(account::delete::goodbye))
+        .route("/account/data.json", get(account::data::download))
         .route("/topic/{slug}", get(pages::topic))
         .route("/topic/{slug}/feed.xml", get(feeds::topic_rss))
         .route("/topic/{slug}/atom.xml", get(feeds::topic_atom))

@@ -1,7 +1,7 @@
 //! The rest of an account's life through the real router: signing in by an
 //! e-mailed link or code, a forgotten password, a new e-mail address, a new
-//! password. Every mail sending form answers the same for known and unknown
-//! addresses.
+//! password, deleting the account and downloading its data. Every mail
+//! sending form answers the same for known and unknown addresses.
 
 use jiff::SignedDuration;
 use masthead::db::{members, settings};
@@ -490,6 +490,90 @@ async fn link_reset_and_change_email_requests_answer_alike_for_known_and_unknown
 }
 
 #[tokio::test]
+async fn the_new_forms_refuse_a_missing_or_wrong_csrf_token() {
+    let app = spawn_app().await;
+    let mut b = Browser::new(&app);
+    register_and_confirm(&mut b, "asha@example.com", "/").await;
+    let signed_in_forms: &[(&str, &[(&str, &str)])] = &[
+        (
+            "/account/password",
+            &[("current", PASSWORD), ("password", "a-new-password-1")],
+        ),
+        (
+            "/account/email",
+            &[("email", "new@example.com"), ("password", PASSWORD)],
+        ),
+        ("/account/delete", &[("password", PASSWORD)]),
+    ];
+    for (action, fields) in signed_in_forms {
+        for token in [None, Some(""), Some("forged")] {
+            let mut form = fields.to_vec();
+            if let Some(t) = token {
+                form.push(("csrf", t));
+            }
+            assert_eq!(
+                b.post(action, &form).await.status,
+                403,
+                "{action} {token:?}"
+            );
+        }
+    }
+    assert!(
+        signed_in_as(&mut b, "asha@example.com").await,
+        "nothing happened"
+    );
+    assert_eq!(
+        rows(&app, "mail_outbox", "lower(to_address)", "new@example.com").await,
+        0
+    );
+
+    let mut anon = Browser::new(&app);
+    anon.get("/account/sign-in").await;
+    let anonymous_forms: &[(&str, &[(&str, &str)])] = &[
+        ("/account/sign-in/link", &[("email", "asha@example.com")]),
+        (
+            "/account/sign-in/code",
+            &[("email", "asha@example.com"), ("code", "123456")],
+        ),
+        ("/account/sign-in/confirm", &[("token", "x")]),
+        ("/account/password/forgot", &[("email", "asha@example.com")]),
+        (
+            "/account/password/reset",
+            &[("token", "x"), ("password", "a-new-password-1")],
+        ),
+        ("/account/email/confirm", &[("token", "x")]),
+    ];
+    for (action, fields) in anonymous_forms {
+        for token in [None, Some(""), Some("forged")] {
+            let mut form = fields.to_vec();
+            if let Some(t) = token {
+                form.push(("csrf", t));
+            }
+            assert_eq!(
+                anon.post(action, &form).await.status,
+                403,
+                "{action} {token:?}"
+            );
+        }
+    }
+    // A token made for another browser is no good either.
+    let mut other = Browser::new(&app);
+    let theirs = csrf_of(&mut other, "/account/sign-in/link").await;
+    let r = anon
+        .post(
+            "/account/sign-in/link",
+            &[("csrf", &theirs), ("email", "asha@example.com")],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        mails_to(&app, "asha@example.com").await,
+        1,
+        "only the confirmation"
+    );
+}
+
+#[tokio::test]
 async fn a_forgotten_password_is_reset_from_the_mail_the_smtp_server_received() {
     let server = crate::mail::SmtpServer::start("aiosmtpd.handlers.Mailbox").await;
     let app = crate::mail::app_with_smtp(format!("smtp://127.0.0.1:{}", server.port)).await;
@@ -914,6 +998,250 @@ async fn changing_the_password_needs_the_current_one_and_signs_out_other_session
         r.location.as_deref(),
         Some("/account/sign-in?next=%2Faccount%2Fpassword")
     );
+}
+
+#[tokio::test]
+async fn deleting_the_account_removes_personal_data_and_frees_the_address() {
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let story = story_url(&app, f.story).await;
+    let mut b = Browser::new(&app);
+    register_and_confirm(&mut b, "Asha@Example.com", "/").await;
+    let id = member_id(&app, "asha@example.com").await.unwrap();
+    let mut other = Browser::new(&app);
+    sign_in(&mut other, "asha@example.com", PASSWORD).await;
+    b.get(&story).await;
+    {
+        let mut c = app.db.write().await.unwrap();
+        members::save_story(c.ex(), id, f.linked, app.now())
+            .await
+            .unwrap();
+        members::grant_entitlement(
+            c.ex(),
+            id,
+            "test",
+            app.now(),
+            app.now() + 86_400_000_000,
+            "evt-delete-1",
+            app.now(),
+        )
+        .await
+        .unwrap();
+    }
+    // An unused reset link, which must die with the account.
+    let mut anon = Browser::new(&app);
+    let csrf = csrf_of(&mut anon, "/account/password/forgot").await;
+    anon.post(
+        "/account/password/forgot",
+        &[("csrf", &csrf), ("email", "asha@example.com")],
+    )
+    .await;
+    let reset_link = link_in(&last_mail(&app, "asha@example.com").await.1);
+    for (table, n) in [
+        ("sessions", 2),
+        ("meter_reads", 1),
+        ("saved_stories", 1),
+        ("entitlements", 1),
+        ("auth_tokens", 2),
+    ] {
+        assert_eq!(rows(&app, table, "member_id", id).await, n, "{table}");
+    }
+
+    let page = b.get("/account/delete").await;
+    assert!(
+        page.body.contains("shown as by a former member"),
+        "{}",
+        page.body
+    );
+    let csrf = hidden(&page.body, "csrf");
+    let wrong = b
+        .post(
+            "/account/delete",
+            &[("csrf", &csrf), ("password", "not-my-password")],
+        )
+        .await;
+    assert_eq!(wrong.status, 422);
+    assert!(wrong.body.contains("nothing was deleted"));
+    assert!(member(&app, id).await.is_some());
+
+    let done = b
+        .post(
+            "/account/delete",
+            &[("csrf", &csrf), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(
+        (done.status, done.location.as_deref()),
+        (303, Some("/account/deleted"))
+    );
+    assert!(!b.jar.contains_key("mh_session"));
+    let bye = b.get("/account/deleted").await;
+    assert!(bye.body.contains("Your account is deleted"));
+
+    // Nothing personal is left.
+    assert!(member(&app, id).await.is_none());
+    for table in [
+        "sessions",
+        "meter_reads",
+        "saved_stories",
+        "entitlements",
+        "auth_tokens",
+    ] {
+        assert_eq!(rows(&app, table, "member_id", id).await, 0, "{table}");
+    }
+    assert_eq!(
+        mails_to(&app, "asha@example.com").await,
+        0,
+        "no mail kept for the address"
+    );
+    assert_eq!(
+        other.get("/account").await.status,
+        303,
+        "signed out everywhere"
+    );
+    assert_eq!(anon.get(&reset_link).await.status, 400);
+    assert_eq!(
+        sign_in(&mut Browser::new(&app), "asha@example.com", PASSWORD)
+            .await
+            .status,
+        422
+    );
+    // The stories themselves stay.
+    assert_eq!(Browser::new(&app).get(&story).await.status, 200);
+
+    // The address may register again, as a new member.
+    let mut again = Browser::new(&app);
+    register_and_confirm(&mut again, "ASHA@example.com", "/").await;
+    // (SQLite may give the new member the old id; nothing of the old one is left to find.)
+    let new_id = member_id(&app, "asha@example.com").await.unwrap();
+    for table in ["saved_stories", "meter_reads", "entitlements"] {
+        assert_eq!(rows(&app, table, "member_id", new_id).await, 0, "{table}");
+    }
+}
+
+#[tokio::test]
+async fn staff_accounts_are_not_deleted_from_the_web() {
+    let app = spawn_app().await;
+    let mut b = Browser::new(&app);
+    register_and_confirm(&mut b, "editor@example.com", "/").await;
+    let id = member_id(&app, "editor@example.com").await.unwrap();
+    {
+        let mut c = app.db.write().await.unwrap();
+        members::set_role(c.ex(), id, "editor").await.unwrap();
+    }
+    app.state.sessions.forget_member(id);
+    let page = b.get("/account/delete").await;
+    assert!(
+        page.body
+            .contains("Staff accounts are closed by an administrator")
+    );
+    let r = b
+        .post(
+            "/account/delete",
+            &[
+                ("csrf", &hidden(&page.body, "csrf")),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    assert!(member(&app, id).await.is_some());
+}
+
+#[tokio::test]
+async fn the_data_download_holds_the_members_data_and_no_secrets() {
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let mut b = Browser::new(&app);
+    register_and_confirm(&mut b, "Asha@Example.com", "/").await;
+    let id = member_id(&app, "asha@example.com").await.unwrap();
+    let mut other = Browser::new(&app);
+    sign_in(&mut other, "asha@example.com", PASSWORD).await;
+    b.get(&story_url(&app, f.updated).await).await;
+    {
+        let mut c = app.db.write().await.unwrap();
+        members::save_story(c.ex(), id, f.story, app.now())
+            .await
+            .unwrap();
+        members::grant_entitlement(
+            c.ex(),
+            id,
+            "stripe",
+            app.now(),
+            app.now() + 86_400_000_000,
+            "evt-data-1",
+            app.now(),
+        )
+        .await
+        .unwrap();
+    }
+    let account = b.get("/account").await;
+    assert!(account.body.contains("href=\"/account/data.json\""));
+    assert!(account.body.contains("href=\"/account/delete\""));
+    assert!(account.body.contains("href=\"/account/password\""));
+
+    let r = app
+        .client
+        .get(format!("{}/account/data.json", app.base))
+        .header("cookie", format!("mh_session={}", b.jar["mh_session"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let h = r.headers().clone();
+    assert_eq!(h["cache-control"], "no-store");
+    assert!(
+        h["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    assert!(
+        h["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=")
+    );
+    let text = r.text().await.unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["profile"]["email"], "Asha@Example.com");
+    assert_eq!(doc["profile"]["display_name"], "Priya Nair");
+    assert_eq!(doc["profile"]["role"], "member");
+    assert_eq!(doc["profile"]["created_at"], "2020-11-25T00:16:00Z");
+    assert!(doc["profile"]["email_verified_at"].is_string());
+    let saved = doc["saved_stories"].as_array().unwrap();
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved[0]["id"], f.story);
+    assert_eq!(
+        saved[0]["headline"],
+        "Monsoon reaches Kerala three days early"
+    );
+    assert_eq!(
+        saved[0]["url"],
+        format!("https://news.example{}", story_url(&app, f.story).await)
+    );
+    assert!(saved[0]["saved_at"].is_string());
+    assert_eq!(doc["meter"]["reads_this_period"], 1);
+    assert_eq!(doc["meter"]["reads"][0]["story_id"], f.updated);
+    let sessions = doc["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2);
+    assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1);
+    assert_eq!(doc["entitlements"][0]["source"], "stripe");
+
+    // No secrets: no password hash, no session token or its hash, no CSRF token.
+    let m = member(&app, id).await.unwrap();
+    let hash = m.password_hash.unwrap();
+    assert!(!text.contains(&hash) && !text.contains("$argon2"));
+    for token in [&b.jar["mh_session"], &other.jar["mh_session"]] {
+        assert!(!text.contains(token.as_str()));
+        assert!(!text.contains(&masthead::http::auth::token_hash(token)));
+    }
+    assert!(!text.contains(&hidden(&account.body, "csrf")));
+    assert!(!text.contains("password_hash") && !text.contains("token"));
+
+    // Only for the member signed in.
+    let anon = Browser::new(&app).get("/account/data.json").await;
+    assert_eq!(anon.status, 303);
 }
 
 #[tokio::test]
