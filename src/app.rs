@@ -28,6 +28,8 @@ pub struct AppState {
     pub epoch: Arc<ContentEpoch>,
     pub limiter: Arc<crate::http::auth::RateLimiter>,
     pub sessions: Arc<crate::http::auth::SessionCache>,
+    /// Signed-in members' reads this period and saved stories, kept briefly.
+    pub members: Arc<crate::http::readers::MemberStates>,
 }
 
 impl AppState {
@@ -59,6 +61,9 @@ impl AppState {
             fragments: Arc::new(FragmentCache::new(2_000)),
             limiter: Arc::new(Default::default()),
             sessions: Arc::new(crate::http::auth::SessionCache::new(
+                std::time::Duration::from_millis(config.change_poll_ms),
+            )),
+            members: Arc::new(crate::http::readers::MemberStates::new(
                 std::time::Duration::from_millis(config.change_poll_ms),
             )),
             epoch: Arc::new(ContentEpoch::new(std::time::Duration::from_millis(

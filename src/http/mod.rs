@@ -10,6 +10,8 @@ pub mod auth;
 pub mod feeds;
 pub mod files;
 pub mod pages;
+pub mod readers;
+pub mod saved;
 pub mod seo;
 pub mod story;
 pub mod webhook;
@@ -90,6 +92,7 @@ pub fn router(state: AppState) -> Router {
             get(account::verify_page).post(account::verify),
         )
         .route("/account/subscribe", get(account::subscribe))
+        .route("/account/saved", get(saved::page).post(saved::change))
         .route("/topic/{slug}", get(pages::topic))
         .route("/topic/{slug}/feed.xml", get(feeds::topic_rss))
         .route("/topic/{slug}/atom.xml", get(feeds::topic_atom))

@@ -9,6 +9,7 @@ mod helpers;
 mod mail;
 mod meter;
 mod pages;
+mod saved;
 mod seo;
 mod startup;
 mod storage;
