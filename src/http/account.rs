@@ -153,12 +153,16 @@ pub async fn register(
         )?;
         return html(body, set, StatusCode::UNPROCESSABLE_ENTITY);
     };
-    if !state.limiter.allow(
-        &format!("register:{}", visitor.ip),
-        REGISTER_LIMIT,
-        3600,
-        now,
-    ) {
+    if !state
+        .limiter
+        .allow(
+            &format!("register:{}", visitor.ip),
+            REGISTER_LIMIT,
+            3600,
+            now,
+        )
+        .await
+    {
         return Err(AppError::TooMany(
             "Too many registrations from your network. Please try again in an hour.".into(),
         ));
@@ -389,18 +393,24 @@ pub async fn sign_in(
         Ok(e) => e,
         Err(e) => return again(e, StatusCode::UNPROCESSABLE_ENTITY),
     };
-    let by_ip = state.limiter.allow(
-        &format!("sign-in-ip:{}", visitor.ip),
-        SIGN_IN_LIMIT * 3,
-        600,
-        now,
-    );
-    let by_email = state.limiter.allow(
-        &format!("sign-in-email:{}", email.normalized()),
-        SIGN_IN_LIMIT,
-        600,
-        now,
-    );
+    let by_ip = state
+        .limiter
+        .allow(
+            &format!("sign-in-ip:{}", visitor.ip),
+            SIGN_IN_LIMIT * 3,
+            600,
+            now,
+        )
+        .await;
+    let by_email = state
+        .limiter
+        .allow(
+            &format!("sign-in-email:{}", email.normalized()),
+            SIGN_IN_LIMIT,
+            600,
+            now,
+        )
+        .await;
     if !by_ip || !by_email {
         return Err(AppError::TooMany(
             "Too many sign-in attempts. Please wait ten minutes and try again.".into(),

@@ -9,6 +9,7 @@ pub mod api;
 pub mod auth;
 pub mod feeds;
 pub mod files;
+pub mod limits;
 pub mod pages;
 pub mod readers;
 pub mod saved;

@@ -112,7 +112,8 @@ pub async fn spawn_app_with(tune: impl FnOnce(Layer) -> Layer) -> TestApp {
     let config = Config::from_layer(layer).unwrap();
     let db = fresh_db(data.path()).await;
     let clock = ManualClock::new(START.parse().unwrap());
-    let state = AppState::new(config, db.clone(), clock.clone()).unwrap();
+    let mut state = AppState::new(config, db.clone(), clock.clone()).unwrap();
+    state.connect_shared().await.unwrap();
     let app = Application::bind(state.clone()).await.unwrap();
     let base = format!("http://{}", app.local_addr());
     let (tx, rx) = oneshot::channel::<()>();
