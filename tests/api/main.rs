@@ -6,6 +6,7 @@ mod browser;
 mod entitlements;
 mod feeds;
 mod helpers;
+mod instances;
 mod limits;
 mod mail;
 mod meter;
