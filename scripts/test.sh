@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Masthead's test command: installs and starts what the tests need when it is
-# missing (Chromium, Node's playwright-core, PostgreSQL), then runs the checks
+# missing (Chromium, Node's playwright-core, PostgreSQL, Redis), then runs the checks
 # and the whole suite on SQLite and again on PostgreSQL.
 #
 #   ./scripts/test.sh            everything (what CI runs)
@@ -9,6 +9,8 @@
 # Settings (environment):
 #   MASTHEAD_TEST_PG_ADMIN_URL   a PostgreSQL URL with the right to create
 #                                databases [postgres://postgres@127.0.0.1:5432/postgres]
+#   MASTHEAD_TEST_REDIS_URL      the Redis of the shared rate-limit tests
+#                                [redis://127.0.0.1:6379/]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -75,6 +77,18 @@ for db in $(psql "$admin_url" -qtAc "select datname from pg_database where datna
   psql "$admin_url" -qc "drop database if exists $db with (force)" >/dev/null
 done
 pg_url="${admin_url%/*}/$test_db"
+
+say "Redis"
+redis_url="${MASTHEAD_TEST_REDIS_URL:-redis://127.0.0.1:6379/}"
+command -v redis-cli >/dev/null || apt_install redis-tools
+if ! redis-cli -u "$redis_url" ping >/dev/null 2>&1; then
+  command -v redis-server >/dev/null || apt_install redis-server
+  echo "starting Redis"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+  for _ in $(seq 1 20); do redis-cli -u "$redis_url" ping >/dev/null 2>&1 && break; sleep 0.5; done
+fi
+echo "Redis answers: $(redis-cli -u "$redis_url" ping)"
+export MASTHEAD_TEST_REDIS_URL="$redis_url"
 
 if ! $quick; then
   say "Formatting and lints"

@@ -26,8 +26,10 @@ pub struct AppState {
     pub site: Arc<SiteCache>,
     pub fragments: Arc<FragmentCache>,
     pub epoch: Arc<ContentEpoch>,
-    pub limiter: Arc<crate::http::auth::RateLimiter>,
+    pub limiter: Arc<crate::http::limits::RateLimiter>,
     pub sessions: Arc<crate::http::auth::SessionCache>,
+    /// Signed-in members' reads this period and saved stories, kept briefly.
+    pub members: Arc<crate::http::readers::MemberStates>,
 }
 
 impl AppState {
@@ -61,11 +63,26 @@ impl AppState {
             sessions: Arc::new(crate::http::auth::SessionCache::new(
                 std::time::Duration::from_millis(config.change_poll_ms),
             )),
+            members: Arc::new(crate::http::readers::MemberStates::new(
+                std::time::Duration::from_millis(config.change_poll_ms),
+            )),
             epoch: Arc::new(ContentEpoch::new(std::time::Duration::from_millis(
                 config.change_poll_ms,
             ))),
             config: Arc::new(config),
         })
+    }
+
+    /// Connects what instances share beyond the database: with `redis_url`
+    /// set, rate limits are counted in Redis (start fails if it does not
+    /// answer); without it, in this process.
+    pub async fn connect_shared(&mut self) -> anyhow::Result<()> {
+        if let Some(url) = &self.config.redis_url {
+            let namespace = self.config.public_url.as_str();
+            self.limiter =
+                Arc::new(crate::http::limits::RateLimiter::shared(url, namespace).await?);
+        }
+        Ok(())
     }
 
     pub fn now_micros(&self) -> i64 {

@@ -221,9 +221,15 @@ async fn serve(common: &Common, args: ServeArgs) -> anyhow::Result<()> {
     }
     let transport = masthead::mail::transport_for(&config)?;
     let mail_kind = transport.kind();
-    let state = AppState::new(config, db.clone(), clock.clone())?;
+    let mut state = AppState::new(config, db.clone(), clock.clone())?;
+    state.connect_shared().await?;
     let app = Application::bind(state).await?;
     let public = app.state().config.public_url.clone();
+    let limits = if app.state().limiter.is_shared() {
+        "Redis"
+    } else {
+        "this process"
+    };
     // One signal stops both the server and the mail worker.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut worker_stop = stop_rx.clone();
@@ -236,7 +242,7 @@ async fn serve(common: &Common, args: ServeArgs) -> anyhow::Result<()> {
         },
     ));
     println!(
-        "Masthead is serving http://{} (public address {public}); mail goes by {mail_kind}",
+        "Masthead is serving http://{} (public address {public}); mail goes by {mail_kind}; rate limits are counted in {limits}",
         app.local_addr()
     );
     let served = app

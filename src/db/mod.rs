@@ -9,6 +9,7 @@
 pub mod authors;
 pub mod media;
 pub mod members;
+pub mod reading;
 pub mod sections;
 pub mod settings;
 pub mod stories;

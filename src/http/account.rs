@@ -65,7 +65,7 @@ pub struct NextQuery {
 /// Counts a mail-sending request against both of its limits (`kind` keeps
 /// each form's counts apart); refuses it when either is spent. Known and
 /// unknown addresses are counted alike, so the refusal says nothing either.
-fn mail_allowed(
+async fn mail_allowed(
     state: &AppState,
     kind: &str,
     ip: std::net::IpAddr,
@@ -74,13 +74,17 @@ fn mail_allowed(
     let now = state.now_micros();
     let by_ip = state
         .limiter
-        .allow(&format!("{kind}-ip:{ip}"), MAIL_LIMIT_PER_IP, 3600, now);
-    let by_address = state.limiter.allow(
-        &format!("{kind}-email:{}", email.normalized()),
-        MAIL_LIMIT_PER_ADDRESS,
-        3600,
-        now,
-    );
+        .allow(&format!("{kind}-ip:{ip}"), MAIL_LIMIT_PER_IP, 3600, now)
+        .await;
+    let by_address = state
+        .limiter
+        .allow(
+            &format!("{kind}-email:{}", email.normalized()),
+            MAIL_LIMIT_PER_ADDRESS,
+            3600,
+            now,
+        )
+        .await;
     if by_ip && by_address {
         Ok(())
     } else {
@@ -267,12 +271,16 @@ pub async fn register(
         )?;
         return html(body, set, StatusCode::UNPROCESSABLE_ENTITY);
     };
-    if !state.limiter.allow(
-        &format!("register:{}", visitor.ip),
-        REGISTER_LIMIT,
-        3600,
-        now,
-    ) {
+    if !state
+        .limiter
+        .allow(
+            &format!("register:{}", visitor.ip),
+            REGISTER_LIMIT,
+            3600,
+            now,
+        )
+        .await
+    {
         return Err(AppError::TooMany(
             "Too many registrations from your network. Please try again in an hour.".into(),
         ));
@@ -478,18 +486,24 @@ pub async fn sign_in(
         Ok(e) => e,
         Err(e) => return again(e, StatusCode::UNPROCESSABLE_ENTITY),
     };
-    let by_ip = state.limiter.allow(
-        &format!("sign-in-ip:{}", visitor.ip),
-        SIGN_IN_LIMIT * 3,
-        600,
-        now,
-    );
-    let by_email = state.limiter.allow(
-        &format!("sign-in-email:{}", email.normalized()),
-        SIGN_IN_LIMIT,
-        600,
-        now,
-    );
+    let by_ip = state
+        .limiter
+        .allow(
+            &format!("sign-in-ip:{}", visitor.ip),
+            SIGN_IN_LIMIT * 3,
+            600,
+            now,
+        )
+        .await;
+    let by_email = state
+        .limiter
+        .allow(
+            &format!("sign-in-email:{}", email.normalized()),
+            SIGN_IN_LIMIT,
+            600,
+            now,
+        )
+        .await;
     if !by_ip || !by_email {
         return Err(AppError::TooMany(
             "Too many sign-in attempts. Please wait ten minutes and try again.".into(),

@@ -284,32 +284,6 @@ pub fn check_csrf(state: &AppState, visitor: &Visitor, submitted: &str) -> Resul
     }
 }
 
-/// Counts attempts per key in fixed windows, in this process's memory.
-/// With several instances each counts its own share; the limits are set
-/// low enough for that (a shared Redis counter is the next step).
-#[derive(Default)]
-pub struct RateLimiter {
-    windows: Mutex<HashMap<String, (i64, u32)>>,
-}
-
-impl RateLimiter {
-    /// Counts one attempt for `key`; false when more than `limit` were made
-    /// in the current `window_secs` window.
-    pub fn allow(&self, key: &str, limit: u32, window_secs: i64, now_micros: i64) -> bool {
-        let window = now_micros / (window_secs * 1_000_000);
-        let mut map = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 100_000 {
-            map.retain(|_, (w, _)| *w == window);
-        }
-        let entry = map.entry(key.to_string()).or_insert((window, 0));
-        if entry.0 != window {
-            *entry = (window, 0);
-        }
-        entry.1 += 1;
-        entry.1 <= limit
-    }
-}
-
 /// Where to go after a form: a path on this site, never another site.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
@@ -325,18 +299,6 @@ pub fn safe_next(next: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_rate_limiter_counts_per_key_and_window() {
-        let r = RateLimiter::default();
-        let t = 1_000_000_000_000;
-        for _ in 0..3 {
-            assert!(r.allow("ip:1", 3, 60, t));
-        }
-        assert!(!r.allow("ip:1", 3, 60, t));
-        assert!(r.allow("ip:2", 3, 60, t));
-        assert!(r.allow("ip:1", 3, 60, t + 61_000_000));
-    }
 
     #[test]
     fn next_addresses_stay_on_this_site() {

@@ -9,7 +9,10 @@ pub mod api;
 pub mod auth;
 pub mod feeds;
 pub mod files;
+pub mod limits;
 pub mod pages;
+pub mod readers;
+pub mod saved;
 pub mod seo;
 pub mod story;
 pub mod webhook;
@@ -128,6 +131,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/account/deleted", get(account::delete::goodbye))
         .route("/account/data.json", get(account::data::download))
+        .route("/account/saved", get(saved::page).post(saved::change))
         .route("/topic/{slug}", get(pages::topic))
         .route("/topic/{slug}/feed.xml", get(feeds::topic_rss))
         .route("/topic/{slug}/atom.xml", get(feeds::topic_atom))

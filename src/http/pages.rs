@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::app::AppState;
 use crate::db::stories::{self, Filter, reborrow};
 use crate::db::{authors, settings, topics};
+use crate::domain::meter;
 use crate::domain::paging::{Pager, parse_page};
 use crate::error::{AppError, AppResult};
 use crate::render::val;
@@ -181,6 +182,29 @@ async fn list_page(
     )
     .await?;
     let views = card_views(reborrow(&mut conn.ex()), site, &cards).await?;
+    drop(conn);
+    let here = if page > 1 {
+        format!("{}?page={page}", list.path)
+    } else {
+        list.path.clone()
+    };
+    // A signed-in reader gets a save button on each story.
+    let saver = match &visitor.member {
+        Some(m) => {
+            let period = meter::period(state.clock.now(), &site.tz);
+            let (known, _) = state
+                .members
+                .get(&state.db, m.id, &period, now, false)
+                .await?;
+            let ids: Vec<i64> = views
+                .iter()
+                .filter(|v| known.saved.contains(&v.id))
+                .map(|v| v.id)
+                .collect();
+            Some(context! { csrf => m.csrf_token.clone(), ids, next => here.clone() })
+        }
+        None => None,
+    };
     let canonical = if page > 1 {
         state.config.absolute(&format!("{}?page={page}", list.path))
     } else {
@@ -200,6 +224,7 @@ async fn list_page(
             canonical,
             author => val(list.author),
             stories => val(views),
+            saver,
             pager => val(pager),
             total,
         },

@@ -51,10 +51,12 @@ pub struct Fragment {
     pub teaser: Option<Spliced>,
     /// The account links as an anonymous reader sees them.
     pub anonymous_account: String,
+    /// The save button as an anonymous reader sees it (it asks them to sign in).
+    pub anonymous_save: String,
 }
 
 /// The per-reader parts of a story page, in page order.
-pub const SLOTS: &[&str] = &["account", "notice", "wall"];
+pub const SLOTS: &[&str] = &["account", "save", "notice", "wall"];
 
 /// What is known of one story at one content epoch: where it lives (its
 /// head) and, once rendered, its page.
@@ -288,18 +290,36 @@ async fn serve_to_reader(
     let period = meter::period(state.clock.now(), &site.tz);
     let mut reads =
         meter::AnonymousReads::from_cookie(req.meter_cookie.as_deref(), &state.keys, &period);
-    let meter_state = match (member, reader, fragment.level) {
-        // Members' reads are in the database, so every instance counts the same.
-        (Some(m), Reader::Member, Level::Metered) => {
-            let mut conn = state.db.read().await?;
-            let (n, this) = members::meter_state(conn.ex(), m.id, &period, id).await?;
-            Meter {
-                already_read: this,
-                used: n - u32::from(this),
-            }
+    let metered_member = reader == Reader::Member && fragment.level == Level::Metered;
+    // Members' reads are in the database, so every instance counts the same:
+    // what this instance remembers may say "already read", but a read that
+    // would count is decided on what the database says now.
+    let known = match member {
+        Some(m) => {
+            let now = state.now_micros();
+            let (k, asked) = state
+                .members
+                .get(&state.db, m.id, &period, now, false)
+                .await?;
+            Some(if metered_member && !asked && !k.reads.contains(&id) {
+                state
+                    .members
+                    .get(&state.db, m.id, &period, now, true)
+                    .await?
+                    .0
+            } else {
+                k
+            })
         }
-        (Some(_), _, _) => Meter::default(),
-        (None, _, _) => {
+        None => None,
+    };
+    let meter_state = match &known {
+        Some(k) if metered_member => {
+            let (already_read, used) = k.meter(id);
+            Meter { already_read, used }
+        }
+        Some(_) => Meter::default(),
+        None => {
             let already_read = reads.has(id);
             Meter {
                 already_read,
@@ -319,6 +339,7 @@ async fn serve_to_reader(
                         let mut conn = state.db.write().await?;
                         members::record_read(conn.ex(), m.id, &period, id, state.now_micros())
                             .await?;
+                        state.members.note_read(m.id, &period, id);
                     }
                     None => {
                         reads.add(id);
@@ -375,7 +396,23 @@ async fn serve_to_reader(
         }
         None => &fragment.anonymous_account,
     };
-    let fill = [account, notice.as_str(), wall.as_str()];
+    let member_save;
+    let save: &str = match (member, &known) {
+        (Some(m), Some(k)) => {
+            member_save = r
+                .render(
+                    "partials/save.html",
+                    context! {
+                        story_id => id, saved => k.saved.contains(&id),
+                        csrf => &m.csrf_token, next => &fragment.path,
+                    },
+                )
+                .map_err(internal)?;
+            &member_save
+        }
+        _ => &fragment.anonymous_save,
+    };
+    let fill = [account, save, notice.as_str(), wall.as_str()];
     let mut res = if req.gzip {
         let mut r = page.gzip(&fill).into_response();
         r.headers_mut()
@@ -630,6 +667,12 @@ async fn render(
     let anonymous_account = r
         .render("partials/account.html", context! {})
         .map_err(internal)?;
+    let anonymous_save = r
+        .render(
+            "partials/save.html",
+            context! { story_id => story.id, next => path.clone() },
+        )
+        .map_err(internal)?;
     Ok(Some(Fragment {
         version: story.version,
         epoch,
@@ -639,6 +682,7 @@ async fn render(
         full,
         teaser,
         anonymous_account,
+        anonymous_save,
     }))
 }
 

@@ -25,6 +25,8 @@ pub struct TestApp {
     pub db: Db,
     pub clock: Arc<ManualClock>,
     pub state: AppState,
+    /// The database's URL, for a `masthead` process to share it.
+    pub database_url: String,
     /// Kept so the data folder lives as long as the app.
     _data: tempfile::TempDir,
     shutdown: Option<oneshot::Sender<()>>,
@@ -46,8 +48,8 @@ pub fn postgres_url() -> Option<String> {
 }
 
 /// A fresh, migrated database: a SQLite file in `dir`, or a new schema in
-/// the PostgreSQL test database.
-pub async fn fresh_db(dir: &std::path::Path) -> Db {
+/// the PostgreSQL test database; and a URL another process can open it by.
+pub async fn fresh_db(dir: &std::path::Path) -> (Db, String) {
     match postgres_url() {
         Some(url) => {
             let schema = format!("t_{}", hex_id());
@@ -66,14 +68,18 @@ pub async fn fresh_db(dir: &std::path::Path) -> Db {
                 .options([("search_path", schema.as_str())]);
             let db = Db::open_postgres(opts, &url).await.unwrap();
             db.migrate(&url).await.unwrap();
-            db
+            let mut shared = url::Url::parse(&url).unwrap();
+            shared
+                .query_pairs_mut()
+                .append_pair("options", &format!("-c search_path={schema}"));
+            (db, shared.to_string())
         }
         None => {
             let db = Db::open_sqlite(&dir.join("test.db"), "test.db")
                 .await
                 .unwrap();
             db.migrate("test.db").await.unwrap();
-            db
+            (db, format!("sqlite:{}", dir.join("test.db").display()))
         }
     }
 }
@@ -110,9 +116,10 @@ pub async fn spawn_app_with(tune: impl FnOnce(Layer) -> Layer) -> TestApp {
         ..Layer::default()
     });
     let config = Config::from_layer(layer).unwrap();
-    let db = fresh_db(data.path()).await;
+    let (db, database_url) = fresh_db(data.path()).await;
     let clock = ManualClock::new(START.parse().unwrap());
-    let state = AppState::new(config, db.clone(), clock.clone()).unwrap();
+    let mut state = AppState::new(config, db.clone(), clock.clone()).unwrap();
+    state.connect_shared().await.unwrap();
     let app = Application::bind(state.clone()).await.unwrap();
     let base = format!("http://{}", app.local_addr());
     let (tx, rx) = oneshot::channel::<()>();
@@ -129,6 +136,7 @@ pub async fn spawn_app_with(tune: impl FnOnce(Layer) -> Layer) -> TestApp {
         db,
         clock,
         state,
+        database_url,
         _data: data,
         shutdown: Some(tx),
     }

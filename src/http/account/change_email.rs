@@ -99,13 +99,17 @@ pub async fn request(
     }
     // Counted per client, per new address, and (through the new-address
     // limit of "change-email-member") per member.
-    mail_allowed(&state, "change-email", visitor.ip, &email)?;
-    if !state.limiter.allow(
-        &format!("change-email-member:{}", member.id),
-        super::MAIL_LIMIT_PER_ADDRESS,
-        3600,
-        now,
-    ) {
+    mail_allowed(&state, "change-email", visitor.ip, &email).await?;
+    if !state
+        .limiter
+        .allow(
+            &format!("change-email-member:{}", member.id),
+            super::MAIL_LIMIT_PER_ADDRESS,
+            3600,
+            now,
+        )
+        .await
+    {
         return Err(AppError::TooMany(
             "You have asked several times already. Please try again in an hour.".into(),
         ));

@@ -80,12 +80,16 @@ pub async fn delete(
         ));
     }
     let now = state.now_micros();
-    if !state.limiter.allow(
-        &format!("delete-account:{}", signed_in.id),
-        DELETE_LIMIT,
-        600,
-        now,
-    ) {
+    if !state
+        .limiter
+        .allow(
+            &format!("delete-account:{}", signed_in.id),
+            DELETE_LIMIT,
+            600,
+            now,
+        )
+        .await
+    {
         return Err(AppError::TooMany(
             "Too many attempts. Please wait ten minutes and try again.".into(),
         ));
@@ -117,6 +121,9 @@ pub async fn delete(
     members::delete_member(&mut tx, member.id, state.config.deleted_member_comments).await?;
     tx.commit().await?;
     state.sessions.forget_member(member.id);
+    // What this instance remembers of the member's reads and saved stories
+    // goes too (on SQLite a new member may be given the same id).
+    state.members.forget(member.id);
     tracing::info!(member.id = member.id, "a member deleted their account");
     let mut res = see_other("/account/deleted");
     res.headers_mut().append(

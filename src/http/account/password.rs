@@ -77,7 +77,7 @@ pub async fn forgot(
             return html(body, set, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-    mail_allowed(&state, "reset", visitor.ip, &email)?;
+    mail_allowed(&state, "reset", visitor.ip, &email).await?;
     let mut tx = state.db.begin().await?;
     match members::by_email(tx.ex(), &email).await? {
         Some(member) => {
@@ -262,12 +262,16 @@ pub async fn change(
     };
     check_csrf(&state, &visitor, &f.csrf)?;
     let now = state.now_micros();
-    if !state.limiter.allow(
-        &format!("password-change:{}", signed_in.id),
-        CHANGE_LIMIT,
-        600,
-        now,
-    ) {
+    if !state
+        .limiter
+        .allow(
+            &format!("password-change:{}", signed_in.id),
+            CHANGE_LIMIT,
+            600,
+            now,
+        )
+        .await
+    {
         return Err(AppError::TooMany(
             "Too many attempts. Please wait ten minutes and try again.".into(),
         ));

@@ -133,7 +133,7 @@ pub async fn request(
             return html(body, set, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-    mail_allowed(&state, "sign-in-link", visitor.ip, &email)?;
+    mail_allowed(&state, "sign-in-link", visitor.ip, &email).await?;
     let mut tx = state.db.begin().await?;
     match members::by_email(tx.ex(), &email).await? {
         Some(member) => {
@@ -211,19 +211,25 @@ pub async fn code(
     let now = state.now_micros();
     let next = safe_next(f.next.as_deref());
     let email = Email::parse(&f.email).ok();
-    let by_ip = state.limiter.allow(
-        &format!("sign-in-code-ip:{}", visitor.ip),
-        CODE_LIMIT_PER_IP,
-        600,
-        now,
-    );
+    let by_ip = state
+        .limiter
+        .allow(
+            &format!("sign-in-code-ip:{}", visitor.ip),
+            CODE_LIMIT_PER_IP,
+            600,
+            now,
+        )
+        .await;
     let key = email.as_ref().map_or("", |e| e.normalized());
-    let by_address = state.limiter.allow(
-        &format!("sign-in-code-email:{key}"),
-        CODE_LIMIT_PER_ADDRESS,
-        600,
-        now,
-    );
+    let by_address = state
+        .limiter
+        .allow(
+            &format!("sign-in-code-email:{key}"),
+            CODE_LIMIT_PER_ADDRESS,
+            600,
+            now,
+        )
+        .await;
     if !by_ip || !by_address {
         return Err(AppError::TooMany(
             "Too many codes tried. Please wait ten minutes, or use the link in the e-mail.".into(),

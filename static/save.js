@@ -1,0 +1,33 @@
+// Save buttons without a page load. Without this script the form posts and
+// the server sends the reader back to the page; with it, the button turns
+// over in place. Any failure falls back to the plain form post.
+document.addEventListener("submit", async (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-save")) return;
+  if (form.dataset.plain) return;
+  const button = event.submitter || form.querySelector("button");
+  if (!button) return;
+  event.preventDefault();
+  const body = new URLSearchParams(new FormData(form, button));
+  button.disabled = true;
+  try {
+    const res = await fetch(form.action, {
+      method: "POST",
+      body,
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    });
+    if (!res.ok) throw new Error(String(res.status));
+    const { saved } = await res.json();
+    button.value = saved ? "remove" : "save";
+    button.textContent = saved ? "Saved" : "Save";
+    button.title = saved ? "Remove from your saved stories" : "Save to read later";
+    button.classList.toggle("is-saved", saved);
+    button.setAttribute("aria-pressed", String(saved));
+    button.disabled = false;
+  } catch {
+    button.disabled = false;
+    form.dataset.plain = "1";
+    form.requestSubmit(button);
+  }
+});
