@@ -1,15 +1,22 @@
-//! A reader in headless Chromium: front page, a story, a topic.
-//! Runs `tests/browser/story.mjs` (Playwright driving Debian's Chromium)
-//! against the app; the test command installs both.
+//! Readers in headless Chromium: a story and a topic; and the member flow
+//! from the meter's walls through registration (confirmed by a mail a real
+//! SMTP server received) to saved stories. Runs the scripts in
+//! `tests/browser/` (Playwright driving Debian's Chromium) against the app;
+//! the test command installs both.
+
+use std::time::Duration;
+
+use masthead::config::Layer;
+use masthead::mail::{self, worker};
 
 use crate::helpers::*;
+use crate::mail::{SmtpServer, parse_eml};
 
-#[tokio::test]
-async fn a_reader_follows_a_story_and_a_topic_in_chromium() {
-    let app = spawn_app().await;
-    fixture(&app).await;
+/// Runs `tests/browser/{script}` with the app's base URL, the screenshot
+/// folder and `args`; fails the test with the script's output unless it
+/// exits 0. Answers its standard output.
+async fn run_browser_script(app: &TestApp, script: &str, args: &[&str]) -> String {
     let root = env!("CARGO_MANIFEST_DIR");
-    let script = format!("{root}/tests/browser/story.mjs");
     assert!(
         std::path::Path::new(&format!(
             "{root}/tests/browser/node_modules/playwright-core"
@@ -17,21 +24,112 @@ async fn a_reader_follows_a_story_and_a_topic_in_chromium() {
         .exists(),
         "playwright-core is not installed: run the test command in the README (it installs it)"
     );
-    let shots = format!("{root}/target/screenshots");
+    let shots = screenshot_dir();
     std::fs::create_dir_all(&shots).unwrap();
     let out = tokio::process::Command::new("node")
-        .arg(&script)
+        .arg(format!("{root}/tests/browser/{script}"))
         .arg(&app.base)
         .arg(&shots)
+        .args(args)
+        .kill_on_drop(true)
         .output()
         .await
         .expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
-        "browser test failed\n{stdout}\n{stderr}"
+        "browser test {script} failed\n{stdout}\n{stderr}"
     );
+    stdout
+}
+
+fn screenshot_dir() -> String {
+    format!("{}/target/screenshots", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[tokio::test]
+async fn a_reader_follows_a_story_and_a_topic_in_chromium() {
+    let app = spawn_app().await;
+    fixture(&app).await;
+    let stdout = run_browser_script(&app, "story.mjs", &[]).await;
     assert!(stdout.contains("ok: story"), "{stdout}");
-    assert!(std::path::Path::new(&format!("{shots}/story-desktop.png")).exists());
+    assert!(std::path::Path::new(&format!("{}/story-desktop.png", screenshot_dir())).exists());
+}
+
+#[tokio::test]
+async fn a_reader_meets_the_walls_registers_by_mail_and_saves_a_story_in_chromium() {
+    let smtp = SmtpServer::start("aiosmtpd.handlers.Mailbox").await;
+    let smtp_url = format!("smtp://127.0.0.1:{}?tls=none", smtp.port);
+    let app = spawn_app_with(move |l| Layer {
+        smtp_url: Some(smtp_url),
+        ..l
+    })
+    .await;
+    let f = fixture(&app).await;
+    // 3 anonymous reads, the 4th at the wall and read after sign-in, 6 more
+    // to the member limit of 10, and one past it.
+    let stories = metered_stories(&app, &f, 11).await;
+
+    // The mail worker `masthead serve` runs, delivering to the SMTP server.
+    let transport = mail::transport_for(&app.state.config).unwrap();
+    assert!(matches!(transport, mail::Transport::Smtp(_)));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let delivering = tokio::spawn(worker::run_with(
+        app.db.clone(),
+        transport,
+        app.clock.clone(),
+        worker::WorkerOptions {
+            poll: Duration::from_millis(100),
+            ..worker::WorkerOptions::default()
+        },
+        async {
+            let _ = stopped.await;
+        },
+    ));
+
+    let email = "meera.nair@example.com";
+    let maildir = smtp.maildir.display().to_string();
+    let public = app.state.config.public_url.to_string();
+    let mut args = vec![maildir.as_str(), public.as_str(), email, LINE_PAST_THE_CUT];
+    args.extend(stories.iter().map(String::as_str));
+    let shots = [
+        "member-wall-register.png",
+        "member-check-inbox.png",
+        "member-confirm.png",
+        "member-wall-subscribe.png",
+        "member-saved.png",
+    ];
+    for shot in shots {
+        let _ = std::fs::remove_file(format!("{}/{shot}", screenshot_dir()));
+    }
+    let stdout = run_browser_script(&app, "member.mjs", &args).await;
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), delivering)
+        .await
+        .expect("the mail worker stops")
+        .unwrap();
+
+    for step in [
+        "ok: anonymous reader read 3 stories",
+        "ok: the SMTP server received the confirmation mail",
+        "ok: confirmed from the mail",
+        "ok: member read to 10",
+        "ok: saved \"",
+        "with JavaScript off",
+        "ok: member flow",
+    ] {
+        assert!(stdout.contains(step), "missing {step:?} in\n{stdout}");
+    }
+    // The SMTP server got exactly the one mail, to the member.
+    let received = smtp.received();
+    assert_eq!(received.len(), 1, "{received:?}");
+    let m = parse_eml(&received[0]);
+    assert_eq!(m["to"], email);
+    for shot in shots {
+        assert!(
+            std::path::Path::new(&format!("{}/{shot}", screenshot_dir())).exists(),
+            "{shot}"
+        );
+    }
 }

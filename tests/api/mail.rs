@@ -68,7 +68,7 @@ fn test_mail_parts(app: &TestApp, name: &str) -> (String, String, Option<String>
 
 /// Parses a message file with Python's `email` package: an independent
 /// reader of what was sent.
-pub fn parse_eml(path: &Path) -> Value {
+pub(crate) fn parse_eml(path: &Path) -> Value {
     const SCRIPT: &str = r#"
 import email, json, sys
 from email import policy
@@ -117,9 +117,9 @@ fn free_port() -> u16 {
 }
 
 /// Python's aiosmtpd on a free port, storing what it accepts in a maildir.
-pub struct SmtpServer {
-    pub port: u16,
-    maildir: PathBuf,
+pub(crate) struct SmtpServer {
+    pub(crate) port: u16,
+    pub(crate) maildir: PathBuf,
     _dir: tempfile::TempDir,
     _child: tokio::process::Child,
 }
@@ -139,7 +139,7 @@ class Picky(Mailbox):
 "#;
 
 impl SmtpServer {
-    pub async fn start(handler: &str) -> SmtpServer {
+    pub(crate) async fn start(handler: &str) -> SmtpServer {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("picky_handler.py"), PICKY_HANDLER).unwrap();
         let maildir = dir.path().join("maildir");
@@ -172,12 +172,12 @@ impl SmtpServer {
         panic!("aiosmtpd did not start on port {port}");
     }
 
-    pub fn received(&self) -> Vec<PathBuf> {
+    pub(crate) fn received(&self) -> Vec<PathBuf> {
         files_in(&self.maildir.join("new"))
     }
 }
 
-pub async fn app_with_smtp(url: String) -> TestApp {
+pub(crate) async fn app_with_smtp(url: String) -> TestApp {
     spawn_app_with(move |l| Layer {
         smtp_url: Some(url),
         ..l
