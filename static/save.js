@@ -11,7 +11,8 @@ document.addEventListener("submit", async (event) => {
   const body = new URLSearchParams(new FormData(form, button));
   button.disabled = true;
   try {
-    const res = await fetch(form.action, {
+    // Not form.action: a control named "action" hides that property.
+    const res = await fetch(form.getAttribute("action"), {
       method: "POST",
       body,
       headers: { Accept: "application/json" },
