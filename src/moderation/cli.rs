@@ -295,14 +295,17 @@ fn indent(s: &str) -> String {
 }
 
 fn bench(data: Option<&Path>, files: &[PathBuf], rounds: usize) -> anyhow::Result<()> {
-    let checker = checker_for(data)?;
     let lines = read_files(files)?;
     if lines.is_empty() {
         bail!("no lines to check");
     }
+    let before = resident_kib();
+    let checker = checker_for(data)?;
+    let built = resident_kib();
     // Once through first: the language models load on first use.
     let started = Instant::now();
     checker.preload();
+    let preloaded = resident_kib();
     let mut verdicts = [0usize; 3];
     for line in &lines {
         let o = checker.check(&line.text, &Default::default());
@@ -342,18 +345,31 @@ fn bench(data: Option<&Path>, files: &[PathBuf], rounds: usize) -> anyhow::Resul
         pct(0.99).as_micros(),
         times[times.len() - 1].as_micros()
     );
-    if let Some(rss) = resident_kib() {
-        println!("resident memory after the run: {} MiB", rss / 1024);
-    }
+    let mib = |k: Option<u64>| {
+        k.map(|k| format!("{:.1}", k as f64 / 1024.0))
+            .unwrap_or_default()
+    };
+    println!(
+        "resident memory (MiB): {} before the checker, {} built, {} with the language models loaded, {} after the run ({} of it file-backed: the binary's pages, the language models among them)",
+        mib(before),
+        mib(built),
+        mib(preloaded),
+        mib(resident_kib()),
+        mib(status_kib("RssFile:"))
+    );
     Ok(())
 }
 
 /// The process's resident memory (Linux), in KiB.
 pub fn resident_kib() -> Option<u64> {
+    status_kib("VmRSS:")
+}
+
+fn status_kib(key: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status
         .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
+        .find(|l| l.starts_with(key))?
         .split_whitespace()
         .nth(1)?
         .parse()

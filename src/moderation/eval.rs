@@ -196,6 +196,9 @@ pub struct Report {
     /// Per reason, on `ok`/`reject` lines whose `why` is known (ok lines
     /// expect no reason).
     reasons: BTreeMap<Reason, Counts>,
+    /// Whether any `reject` line said why: without one, per-reason figures
+    /// mean nothing.
+    reasons_known: bool,
     /// Lines whose class was wrong: label, verdict and reasons, text.
     pub misses: Vec<String>,
 }
@@ -243,6 +246,9 @@ impl Report {
             (Label::Reject, Some(why)) => Some(expected_reasons(why)),
             _ => None,
         };
+        if label == Label::Reject && why.is_some() {
+            self.reasons_known = true;
+        }
         if let Some(expected) = expected {
             for r in Reason::ALL {
                 let c = self.reasons.entry(r).or_default();
@@ -307,7 +313,7 @@ impl Report {
             put("personal_recall", personal.recall());
             put("personal_f1", personal.f1());
         }
-        for (r, c) in &self.reasons {
+        for (r, c) in self.reasons.iter().filter(|_| self.reasons_known) {
             put(&format!("{}_precision", r.code()), c.precision());
             put(&format!("{}_recall", r.code()), c.recall());
         }
@@ -373,7 +379,7 @@ impl Report {
                 "clean", self.clean[0], self.clean[1]
             );
         }
-        if !self.reasons.is_empty() {
+        if self.reasons_known {
             let _ = writeln!(s, "per reason (ok/reject lines with a why)");
             let _ = writeln!(
                 s,

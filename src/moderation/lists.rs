@@ -235,6 +235,9 @@ pub const INSULTS: &[&str] = &[
     "nutter*",
     "halfwit*",
     "dipstick",
+    "a-hole*",
+    "ahole*",
+    "nobody",
 ];
 
 /// Adjectives that insult when they are said of a person ("you are so
@@ -383,6 +386,7 @@ pub const ATTACKS: &[&str] = &[
     "hang yourself",
     "go f",
     "f off",
+    "fuck off",
     "eff off",
     "sod off",
     "bugger off",

@@ -26,6 +26,11 @@ const COPULAS: &[&str] = &[
 const NEGATIONS: &[&str] = &[
     "not", "never", "aren't", "isn't", "wasn't", "weren't", "arent", "isnt", "no", "nor",
 ];
+/// Words that may stand between an adjective and a person: "pathetic little man".
+const SIZES: &[&str] = &[
+    "little", "old", "big", "fat", "young", "lying", "sad", "sorry", "wee",
+];
+
 /// Nouns for a person: an insulting adjective before one insults someone.
 const PERSON_NOUNS: &[&str] = &[
     "person",
@@ -84,13 +89,15 @@ pub(crate) fn assess(checker: &Checker, p: &Prepared) -> Option<Finding> {
             return finding(Verdict::Reject, format!("attack ({})", attack.join(" ")));
         }
     }
-    // Profanity at the reader: "f*** you", "you f***ing ...".
+    // Profanity at the reader: "f*** you", "you're a f***tard", "f*** off".
     for (i, w) in texts.iter().enumerate() {
         if checker.banned.find(w).is_some() {
-            let next_is_target = texts.get(i + 1).is_some_and(|n| is_target(n));
-            let prev_is_target =
-                i > 0 && matches!(texts[i - 1], "you" | "u" | "ya" | "your" | "ur");
-            if next_is_target || prev_is_target {
+            let near = i.saturating_sub(3)..(i + 2).min(texts.len());
+            let at_target = near
+                .clone()
+                .any(|j| j != i && words[j].sentence == words[i].sentence && is_target(texts[j]));
+            let off = texts.get(i + 1).is_some_and(|n| *n == "off");
+            if at_target || off {
                 return finding(Verdict::Reject, format!("profanity at a person ({w})"));
             }
         }
@@ -157,23 +164,31 @@ pub(crate) fn assess(checker: &Checker, p: &Prepared) -> Option<Finding> {
             }
             copula |= COPULAS.contains(&before);
         }
-        // "how stupid are you", "stupid are u".
+        // "how stupid are you", "as dumb as you are".
         let asked = (1..=2).all(|k| i + k < words.len() && in_sentence(i + k))
-            && COPULAS.contains(&texts[i + 1])
+            && (COPULAS.contains(&texts[i + 1]) || texts[i + 1] == "as")
             && is_target(texts[i + 2]);
-        // "you stupid ...", "stupid author".
-        let next = (i + 1 < words.len() && in_sentence(i + 1)).then(|| texts[i + 1]);
+        // "you stupid ...", "stupid author", "pathetic little man".
+        let mut k = i + 1;
+        while k < words.len() && k <= i + 2 && in_sentence(k) && SIZES.contains(&texts[k]) {
+            k += 1;
+        }
+        let next = (k < words.len() && in_sentence(k)).then(|| texts[k]);
         let before_person = next.is_some_and(|n| {
             (is_target(n) && !matches!(n, "your" | "ur")) || checker.insults.find(n).is_some()
         });
-        if said_of_target || asked || before_person {
+        let person = next.is_some_and(|n| PERSON_NOUNS.contains(&n));
+        if said_of_target || asked || before_person || (person && sentence_has_target(f.sentence)) {
             return finding(
                 Verdict::Reject,
                 format!("insult at a person ({})", pat.word),
             );
         }
-        if next.is_some_and(|n| PERSON_NOUNS.contains(&n)) {
-            weak.get_or_insert_with(|| format!("insult ({} {})", pat.word, next.unwrap_or("")));
+        // Said of someone else, or exclaimed on its own: "Stupid!".
+        let alone =
+            (i == 0 || !in_sentence(i - 1)) && (i + 1 == words.len() || !in_sentence(i + 1));
+        if person || alone {
+            weak.get_or_insert_with(|| format!("insult ({})", pat.word));
         }
     }
     weak.and_then(|note| finding(Verdict::Hold, note))

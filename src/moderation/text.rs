@@ -380,35 +380,31 @@ impl Pattern {
         })
     }
 
-    /// Whether a folded word is this entry.
-    pub fn matches(&self, word: &str) -> bool {
-        let w: Vec<char> = word.chars().collect();
-        if w.len() < self.core.len() || w.is_empty() {
+    /// Whether a folded word (as characters) is this entry.
+    fn matches(&self, w: &[char]) -> bool {
+        let n = self.core.len();
+        if w.len() < n {
             return false;
         }
         match self.kind {
             Kind::Exact => {
-                if w.len() == self.core.len() {
-                    return same(&self.core, &w);
-                }
-                let rest: String = w[self.core.len()..].iter().collect();
-                (rest == "s" || rest == "es") && same(&self.core, &w[..self.core.len()])
-            }
-            Kind::Stem => {
-                if !same(&self.core, &w[..self.core.len()]) {
+                if !same(&self.core, &w[..n]) {
                     return false;
                 }
-                let rest: String = w[self.core.len()..].iter().collect();
-                let last = self.core[self.core.len() - 1];
-                let rest = match rest.strip_prefix(last) {
-                    // A doubled last letter before an ending: "shitty".
-                    Some(r) if !r.is_empty() => r.to_string(),
-                    _ => rest,
-                };
-                SUFFIXES.contains(&rest.as_str())
+                matches!(&w[n..], [] | ['s'] | ['e', 's'])
             }
-            Kind::Inside => (0..=w.len() - self.core.len())
-                .any(|i| same(&self.core, &w[i..i + self.core.len()])),
+            Kind::Stem => {
+                if !same(&self.core, &w[..n]) {
+                    return false;
+                }
+                let mut rest = &w[n..];
+                // A doubled last letter before an ending: "shitty".
+                if rest.len() > 1 && rest[0] == self.core[n - 1] {
+                    rest = &rest[1..];
+                }
+                rest.len() <= 5 && SUFFIXES.contains(&rest.iter().collect::<String>().as_str())
+            }
+            Kind::Inside => (0..=w.len() - n).any(|i| same(&self.core, &w[i..i + n])),
         }
     }
 }
@@ -433,6 +429,9 @@ fn same(pattern: &[char], word: &[char]) -> bool {
                 '9' => p == 'g',
                 'v' => p == 'u',
                 'z' => p == 's',
+                // A capital I for an l: "fooI".
+                'i' => p == 'l',
+                'l' => p == 'i',
                 '@' | '*' | '#' | '%' | '&' => i > 0,
                 _ => false,
             };
@@ -468,11 +467,12 @@ impl WordList {
 
     /// The first entry this word is, if any.
     pub fn find(&self, word: &str) -> Option<&Pattern> {
+        let w: Vec<char> = word.chars().collect();
         // Two letters at least: "100%" is nobody's "loon".
-        if word.chars().filter(|c| c.is_alphabetic()).count() < 2 {
+        if w.iter().filter(|c| c.is_alphabetic()).count() < 2 {
             return None;
         }
-        self.patterns.iter().find(|p| p.matches(word))
+        self.patterns.iter().find(|p| p.matches(&w))
     }
 }
 
