@@ -13,6 +13,7 @@ pub mod http;
 pub mod keys;
 pub mod mail;
 pub mod media;
+pub mod moderation;
 pub mod render;
 pub mod site;
 pub mod splice;

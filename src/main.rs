@@ -48,6 +48,9 @@ enum Command {
     /// Manage members and staff.
     #[command(subcommand)]
     User(UserCommand),
+    /// Check comments against the guidelines; measure the check; train its model.
+    #[command(subcommand)]
+    Moderate(masthead::moderation::cli::ModerateCommand),
 }
 
 #[derive(Subcommand)]
@@ -195,6 +198,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => user_grant(&cli.common, &email, from, until, &source).await,
         Command::User(UserCommand::Revoke { email, source }) => {
             user_revoke(&cli.common, &email, source.as_deref()).await
+        }
+        Command::Moderate(command) => {
+            masthead::moderation::cli::run(cli.common.data.as_deref(), command)
         }
     }
 }
