@@ -28,6 +28,10 @@ pub struct AppState {
     pub epoch: Arc<ContentEpoch>,
     pub limiter: Arc<crate::http::limits::RateLimiter>,
     pub sessions: Arc<crate::http::auth::SessionCache>,
+    /// The guidelines check every new or edited comment passes.
+    pub checker: Arc<crate::moderation::Checker>,
+    /// The comments under each story, rendered and kept briefly.
+    pub previews: Arc<crate::http::comments::Previews>,
     /// Signed-in members' reads this period and saved stories, kept briefly.
     pub members: Arc<crate::http::readers::MemberStates>,
 }
@@ -61,6 +65,13 @@ impl AppState {
             fragments: Arc::new(FragmentCache::new(2_000)),
             limiter: Arc::new(Default::default()),
             sessions: Arc::new(crate::http::auth::SessionCache::new(
+                std::time::Duration::from_millis(config.change_poll_ms),
+            )),
+            checker: Arc::new(crate::moderation::Checker::new(
+                Default::default(),
+                moderation_model(&config.data_dir),
+            )),
+            previews: Arc::new(crate::http::comments::Previews::new(
                 std::time::Duration::from_millis(config.change_poll_ms),
             )),
             members: Arc::new(crate::http::readers::MemberStates::new(
@@ -102,6 +113,22 @@ impl AppState {
         }
         let mut conn = self.db.read().await?;
         self.site.get(conn.ex(), epoch).await
+    }
+}
+
+/// The model `masthead moderate train` left in the data folder, if any. A
+/// model that cannot be read is left out (and said so): the rules still hold.
+fn moderation_model(data_dir: &std::path::Path) -> Option<crate::moderation::Model> {
+    let path = data_dir.join(crate::moderation::cli::MODEL_FILE);
+    if !path.exists() {
+        return None;
+    }
+    match crate::moderation::Model::load(&path) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "the moderation model cannot be read; checking comments without it");
+            None
+        }
     }
 }
 

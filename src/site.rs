@@ -33,6 +33,7 @@ pub struct Site {
     pub sections: Vec<Section>,
     pub topics: Vec<Topic>,
     pub access: settings::AccessSettings,
+    pub comments: settings::CommentSettings,
     /// `access.crawler_ranges`, parsed (unparseable entries are skipped and logged).
     pub crawler_nets: Vec<ipnet::IpNet>,
 }
@@ -44,6 +45,7 @@ impl Site {
         let sections = sections::all(reborrow(&mut ex)).await?;
         let topics = topics::all(reborrow(&mut ex)).await?;
         let access = settings::access(reborrow(&mut ex)).await?;
+        let comments = settings::comments(reborrow(&mut ex)).await?;
         let crawler_nets = access
             .crawler_ranges
             .iter()
@@ -65,6 +67,7 @@ impl Site {
             sections,
             topics,
             access,
+            comments,
             crawler_nets,
         })
     }
@@ -155,6 +158,8 @@ pub struct CardView {
     pub bylines: Vec<BylineView>,
     /// Subscribers-only stories are marked in lists.
     pub premium: bool,
+    /// Shown comments, where a list counts them (0 elsewhere).
+    pub comment_count: i64,
 }
 
 pub fn byline_view(b: &Byline) -> BylineView {
@@ -203,6 +208,7 @@ pub async fn card_views(
                 .map(byline_view)
                 .collect(),
             premium: c.access_level == "subscribers",
+            comment_count: 0,
         })
         .collect())
 }

@@ -722,14 +722,45 @@ pub async fn delete_member(
     let Some(member) = by_id(tx.ex(), member_id).await? else {
         return Ok(false);
     };
-    // Comments come with migration 0005; this is where they are handled, per
-    // `comments`: `Anonymise` keeps the text and detaches it from the member
-    // (shown as by "a former member"), `Delete` removes the member's comments
-    // (replies to them stay, under a "comment deleted" placeholder).
+    // Their comments, per `comments`: `Anonymise` keeps the text and
+    // detaches it from the member (shown as by "a former member"); `Delete`
+    // empties them (replies to them stay, under a "comment deleted"
+    // placeholder). Either way they no longer name the member.
     match comments {
-        DeletedMemberComments::Anonymise | DeletedMemberComments::Delete => {}
-    }
+        DeletedMemberComments::Anonymise => execute!(
+            tx.ex(),
+            "update comments set member_id = null, author_name = 'A former member', \
+             idempotency_key = null where member_id = $1",
+            member_id
+        )?,
+        DeletedMemberComments::Delete => execute!(
+            tx.ex(),
+            "update comments set member_id = null, author_name = '', body = '', \
+             status = 'deleted', deleted_at = $2, pinned = false, featured = false, \
+             idempotency_key = null where member_id = $1",
+            member_id,
+            crate::clock::micros(jiff::Timestamp::now())
+        )?,
+    };
+    // Threads that lost a shown reply count again.
+    execute!(
+        tx.ex(),
+        "update comments set reply_count = (select count(*) from comments r \
+         where r.root_id = comments.id and r.id <> comments.id and r.status = 'visible') \
+         where parent_id is null and reply_count > 0",
+    )?;
+    execute!(
+        tx.ex(),
+        "update comments set like_count = like_count - 1 \
+         where id in (select comment_id from comment_likes where member_id = $1)",
+        member_id
+    )?;
     for sql in [
+        "delete from comment_likes where member_id = $1",
+        "delete from comment_reply_mail where member_id = $1",
+        "update comment_reports set member_id = null where member_id = $1",
+        "update moderation_log set member_id = null where member_id = $1",
+        "update moderation_log set moderator_id = null where moderator_id = $1",
         "delete from sessions where member_id = $1",
         "delete from auth_tokens where member_id = $1",
         "delete from meter_reads where member_id = $1",

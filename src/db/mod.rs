@@ -7,6 +7,7 @@
 //! integer ids, instants as UTC microseconds, `true`/`false` booleans.
 
 pub mod authors;
+pub mod comments;
 pub mod media;
 pub mod members;
 pub mod reading;

@@ -59,6 +59,56 @@ impl Default for AccessSettings {
     }
 }
 
+/// When a comment is shown without a moderator looking at it first.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ModerationPolicy {
+    /// Shown at once when the guidelines check approves it; moderators look
+    /// at what was held or reported.
+    Post,
+    /// Every comment waits for a moderator.
+    PreAll,
+    /// A member's comments wait until `trusted_after` of theirs were approved.
+    PreNew,
+}
+
+/// How comments work on this publication.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct CommentSettings {
+    pub policy: ModerationPolicy,
+    /// Approved comments after which `pre_new` lets a member's comments show at once.
+    pub trusted_after: i64,
+    /// Minutes in which authors may edit their comment.
+    pub edit_minutes: i64,
+    /// Days after publication when a story's comments close (0: never).
+    pub close_after_days: i64,
+    /// The longest comment, in characters.
+    pub max_chars: usize,
+    /// Top-level comments per page.
+    pub per_page: u32,
+    /// Replies are indented to this depth, then shown flat (with whom they answer).
+    pub max_depth: i64,
+}
+
+impl Default for CommentSettings {
+    fn default() -> Self {
+        CommentSettings {
+            policy: ModerationPolicy::Post,
+            trusted_after: 3,
+            edit_minutes: 15,
+            close_after_days: 0,
+            max_chars: 5_000,
+            per_page: 20,
+            max_depth: 3,
+        }
+    }
+}
+
+pub async fn comments(ex: Ex<'_>) -> Result<CommentSettings, sqlx::Error> {
+    Ok(get(ex, "comments").await?.unwrap_or_default())
+}
+
 pub async fn access(ex: Ex<'_>) -> Result<AccessSettings, sqlx::Error> {
     Ok(get(ex, "access").await?.unwrap_or_default())
 }

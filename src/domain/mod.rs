@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod body;
+pub mod comment_text;
 pub mod email;
 pub mod meter;
 pub mod paging;

@@ -7,9 +7,11 @@
 pub mod account;
 pub mod api;
 pub mod auth;
+pub mod comments;
 pub mod feeds;
 pub mod files;
 pub mod limits;
+pub mod moderation;
 pub mod pages;
 pub mod readers;
 pub mod saved;
@@ -48,6 +50,7 @@ pub const RESERVED_PATHS: &[&str] = &[
     "admin",
     "newsroom",
     "comments",
+    "moderation",
     "newsletters",
     "search",
     "healthz",
@@ -132,6 +135,32 @@ pub fn router(state: AppState) -> Router {
         .route("/account/deleted", get(account::delete::goodbye))
         .route("/account/data.json", get(account::data::download))
         .route("/account/saved", get(saved::page).post(saved::change))
+        .route(
+            "/account/comments",
+            get(comments::mine).post(comments::mine_settings),
+        )
+        .route("/comments", axum::routing::post(comments::post))
+        .route("/moderation", get(moderation::queue).post(moderation::act))
+        .route("/moderation/log", get(moderation::log))
+        .route(
+            "/moderation/member/{id}",
+            get(moderation::member).post(moderation::member_act),
+        )
+        .route("/comments/{id}/edit", axum::routing::post(comments::edit))
+        .route(
+            "/comments/{id}/delete",
+            axum::routing::post(comments::delete),
+        )
+        .route("/comments/{id}/like", axum::routing::post(comments::like))
+        .route(
+            "/comments/{id}/report",
+            axum::routing::post(comments::report),
+        )
+        .route("/comments/{id}/{flag}", axum::routing::post(comments::flag))
+        .route(
+            "/comments/story/{id}/close",
+            axum::routing::post(comments::close_story),
+        )
         .route("/topic/{slug}", get(pages::topic))
         .route("/topic/{slug}/feed.xml", get(feeds::topic_rss))
         .route("/topic/{slug}/atom.xml", get(feeds::topic_atom))
@@ -140,6 +169,7 @@ pub fn router(state: AppState) -> Router {
         .route("/{section}/feed.xml", get(feeds::section_rss))
         .route("/{section}/atom.xml", get(feeds::section_atom))
         .route("/{section}/{story}", get(story::page))
+        .route("/{section}/{story}/comments", get(comments::page))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), frame))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

@@ -181,7 +181,13 @@ async fn list_page(
         pager.offset(PER_PAGE),
     )
     .await?;
-    let views = card_views(reborrow(&mut conn.ex()), site, &cards).await?;
+    let mut views = card_views(reborrow(&mut conn.ex()), site, &cards).await?;
+    let ids: Vec<i64> = views.iter().map(|v| v.id).collect();
+    for (story, n) in crate::db::comments::counts(conn.ex(), &ids).await? {
+        if let Some(v) = views.iter_mut().find(|v| v.id == story) {
+            v.comment_count = n;
+        }
+    }
     drop(conn);
     let here = if page > 1 {
         format!("{}?page={page}", list.path)

@@ -56,7 +56,7 @@ pub struct Fragment {
 }
 
 /// The per-reader parts of a story page, in page order.
-pub const SLOTS: &[&str] = &["account", "save", "notice", "wall"];
+pub const SLOTS: &[&str] = &["account", "save", "notice", "wall", "comments"];
 
 /// What is known of one story at one content epoch: where it lives (its
 /// head) and, once rendered, its page.
@@ -265,7 +265,18 @@ pub async fn page(
     let member = super::auth::session_member(&state, req.session_cookie.as_deref())
         .await?
         .map(|(m, _)| m);
-    serve_to_reader(&state, &site, &fragment, id, &req, member.as_ref()).await
+    // Comments are the same for every reader, and never hidden by the meter.
+    let comments = state.previews.get(&state, &site, head).await?;
+    serve_to_reader(
+        &state,
+        &site,
+        &fragment,
+        id,
+        &req,
+        member.as_ref(),
+        &comments,
+    )
+    .await
 }
 
 /// Asks the access decision for this reader, fills the page's slots, and
@@ -277,6 +288,7 @@ async fn serve_to_reader(
     id: i64,
     req: &ReaderRequest,
     member: Option<&SessionMember>,
+    comments: &str,
 ) -> AppResult<Response> {
     let limits = site.access.limits;
     let crawler = site.crawler_nets.iter().any(|n| n.contains(&req.ip));
@@ -412,7 +424,7 @@ async fn serve_to_reader(
         }
         _ => &fragment.anonymous_save,
     };
-    let fill = [account, save, notice.as_str(), wall.as_str()];
+    let fill = [account, save, notice.as_str(), wall.as_str(), comments];
     let mut res = if req.gzip {
         let mut r = page.gzip(&fill).into_response();
         r.headers_mut()

@@ -4,6 +4,7 @@
 mod account_lifecycle;
 mod accounts;
 mod browser;
+mod comments;
 mod entitlements;
 mod feeds;
 mod helpers;

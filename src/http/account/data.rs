@@ -34,6 +34,8 @@ pub async fn download(State(state): State<AppState>, visitor: Visitor) -> AppRes
     let saved = members::saved_stories(conn.ex(), member.id).await?;
     let reads = members::reads_of(conn.ex(), member.id).await?;
     let entitlements = members::entitlements_of(conn.ex(), member.id).await?;
+    let comments = crate::db::comments::history(conn.ex(), member.id, i64::MAX).await?;
+    let commenter = crate::db::comments::commenter(conn.ex(), member.id).await?;
     drop(conn);
     let url =
         |section: &str, slug: &str, id: i64| state.config.absolute(&story_path(section, slug, id));
@@ -74,6 +76,21 @@ pub async fn download(State(state): State<AppState>, visitor: Visitor) -> AppRes
                 },
                 "read_at": time(r.read_at),
             })).collect::<Vec<_>>(),
+        },
+        "comments": comments.iter().map(|c| json!({
+            "id": c.comment.id,
+            "story": { "id": c.comment.story_id, "headline": c.headline, "url": url(&c.section_slug, &c.slug, c.comment.story_id) },
+            "in_reply_to": c.comment.parent_id,
+            "text": c.comment.body,
+            "shown_as": c.comment.author_name,
+            "status": c.comment.status,
+            "posted_at": time(c.comment.created_at),
+            "edited_at": c.comment.edited_at.map(time),
+            "likes": c.comment.like_count,
+        })).collect::<Vec<_>>(),
+        "comment_settings": {
+            "reply_mail": commenter.as_ref().is_some_and(|c| c.reply_mail),
+            "banned_until": commenter.as_ref().and_then(|c| c.banned_until).map(time),
         },
         "entitlements": entitlements.iter().map(|e| json!({
             "source": e.source,
