@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Masthead's test command: installs and starts what the tests need when it is
-# missing (Chromium, Node's playwright-core, PostgreSQL, Redis), then runs the checks
-# and the whole suite on SQLite and again on PostgreSQL.
+# missing (Chromium, Node's playwright-core, PostgreSQL, Redis), then runs the checks,
+# the whole suite on SQLite, the guidelines check's quality floors, and the
+# integration suite again on PostgreSQL.
 #
 #   ./scripts/test.sh            everything (what CI runs)
 #   ./scripts/test.sh --quick    skip formatting and clippy
@@ -98,6 +99,9 @@ fi
 
 say "Tests on SQLite (unit tests, then the integration suite)"
 env -u MASTHEAD_TEST_DATABASE_URL cargo test --locked
+
+say "Quality floors of the comment guidelines check"
+./scripts/moderation-eval.sh
 
 say "The integration suite on PostgreSQL"
 MASTHEAD_TEST_DATABASE_URL="$pg_url" cargo test --locked --test api
