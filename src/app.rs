@@ -28,8 +28,10 @@ pub struct AppState {
     pub epoch: Arc<ContentEpoch>,
     pub limiter: Arc<crate::http::limits::RateLimiter>,
     pub sessions: Arc<crate::http::auth::SessionCache>,
-    /// The guidelines check every new or edited comment passes.
-    pub checker: Arc<crate::moderation::Checker>,
+    /// The guidelines check every new or edited comment passes (see
+    /// [`AppState::checker`]).
+    checker: Arc<std::sync::RwLock<Arc<crate::moderation::Checker>>>,
+    model: Option<Arc<crate::moderation::Model>>,
     /// The comments under each story, rendered and kept briefly.
     pub previews: Arc<crate::http::comments::Previews>,
     /// Signed-in members' reads this period and saved stories, kept briefly.
@@ -55,6 +57,7 @@ impl AppState {
         renderer
             .check_all()
             .context("a template does not compile")?;
+        let model = moderation_model(&config.data_dir).map(Arc::new);
         Ok(AppState {
             db,
             clock,
@@ -67,10 +70,13 @@ impl AppState {
             sessions: Arc::new(crate::http::auth::SessionCache::new(
                 std::time::Duration::from_millis(config.change_poll_ms),
             )),
-            checker: Arc::new(crate::moderation::Checker::new(
-                Default::default(),
-                moderation_model(&config.data_dir),
-            )),
+            checker: Arc::new(std::sync::RwLock::new(Arc::new(
+                crate::moderation::Checker::new(
+                    own_hosts(&config, Default::default()),
+                    model.as_deref().cloned(),
+                ),
+            ))),
+            model,
             previews: Arc::new(crate::http::comments::Previews::new(
                 std::time::Duration::from_millis(config.change_poll_ms),
             )),
@@ -96,6 +102,25 @@ impl AppState {
         Ok(())
     }
 
+    /// The guidelines check for the publication's current guidelines: the
+    /// same one while they stay the same, a new one when an admin changed
+    /// them.
+    pub fn checker(&self, site: &Site) -> Arc<crate::moderation::Checker> {
+        let wanted = own_hosts(&self.config, site.guidelines.clone());
+        {
+            let current = self.checker.read().unwrap_or_else(|e| e.into_inner());
+            if *current.guidelines() == wanted {
+                return current.clone();
+            }
+        }
+        let fresh = Arc::new(crate::moderation::Checker::new(
+            wanted,
+            self.model.as_deref().cloned(),
+        ));
+        *self.checker.write().unwrap_or_else(|e| e.into_inner()) = fresh.clone();
+        fresh
+    }
+
     pub fn now_micros(&self) -> i64 {
         crate::clock::micros(self.clock.now())
     }
@@ -114,6 +139,20 @@ impl AppState {
         let mut conn = self.db.read().await?;
         self.site.get(conn.ex(), epoch).await
     }
+}
+
+/// Guidelines with the publication's own host among the allowed link hosts:
+/// a link to one of its own stories is not an outside link.
+fn own_hosts(
+    config: &Config,
+    mut g: crate::moderation::Guidelines,
+) -> crate::moderation::Guidelines {
+    if let Some(url::Host::Domain(host)) = config.public_url.host()
+        && !g.allowed_link_hosts.iter().any(|h| h == host)
+    {
+        g.allowed_link_hosts.push(host.to_string());
+    }
+    g
 }
 
 /// The model `masthead moderate train` left in the data folder, if any. A

@@ -199,10 +199,44 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(UserCommand::Revoke { email, source }) => {
             user_revoke(&cli.common, &email, source.as_deref()).await
         }
-        Command::Moderate(command) => {
+        Command::Moderate(mut command) => {
+            if let masthead::moderation::cli::ModerateCommand::Train { files, .. } = &mut command {
+                files.extend(moderators_decisions(&cli.common).await?);
+            }
             masthead::moderation::cli::run(cli.common.data.as_deref(), command)
         }
     }
+}
+
+/// For `moderate train` given a data folder or a database: the
+/// publication's moderators' decisions, written as labelled JSON lines to
+/// DATA/moderation-decisions.jsonl (kept, to be read), and that file's path.
+async fn moderators_decisions(common: &Common) -> anyhow::Result<Option<PathBuf>> {
+    if common.data.is_none() && std::env::var_os("MASTHEAD_DATABASE_URL").is_none() {
+        return Ok(None);
+    }
+    let config = load_config(common, None)?;
+    let db = open_database(&config).await?;
+    let decisions = {
+        let mut conn = db.read().await?;
+        masthead::db::comments::decisions(conn.ex()).await?
+    };
+    db.close().await;
+    let path = config.data_dir.join("moderation-decisions.jsonl");
+    let mut out = String::new();
+    for (text, reject) in &decisions {
+        let label = if *reject { "reject" } else { "ok" };
+        out.push_str(&serde_json::json!({ "text": text, "label": label }).to_string());
+        out.push('\n');
+    }
+    std::fs::write(&path, out).with_context(|| format!("cannot write {}", path.display()))?;
+    println!(
+        "{} decisions of the publication's moderators ({} to refuse), from {}",
+        decisions.len(),
+        decisions.iter().filter(|(_, r)| *r).count(),
+        path.display()
+    );
+    Ok(Some(path))
 }
 
 async fn serve(common: &Common, args: ServeArgs) -> anyhow::Result<()> {

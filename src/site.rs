@@ -34,6 +34,8 @@ pub struct Site {
     pub topics: Vec<Topic>,
     pub access: settings::AccessSettings,
     pub comments: settings::CommentSettings,
+    /// The guidelines check's word lists and thresholds (`guidelines`).
+    pub guidelines: crate::moderation::Guidelines,
     /// `access.crawler_ranges`, parsed (unparseable entries are skipped and logged).
     pub crawler_nets: Vec<ipnet::IpNet>,
 }
@@ -46,6 +48,15 @@ impl Site {
         let topics = topics::all(reborrow(&mut ex)).await?;
         let access = settings::access(reborrow(&mut ex)).await?;
         let comments = settings::comments(reborrow(&mut ex)).await?;
+        // A stored value that no longer reads leaves the built-in guidelines
+        // in force rather than stopping every page.
+        let guidelines = match settings::get(reborrow(&mut ex), "guidelines").await {
+            Ok(g) => g.unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(error = %e, "the guidelines setting cannot be read; using the built-in guidelines");
+                Default::default()
+            }
+        };
         let crawler_nets = access
             .crawler_ranges
             .iter()
@@ -68,6 +79,7 @@ impl Site {
             topics,
             access,
             comments,
+            guidelines,
             crawler_nets,
         })
     }

@@ -582,7 +582,7 @@ pub async fn post(
     let recent = check_context_recent(&state, member.id, now).await?;
     let author_key = member.id.to_string();
     let story_key = story.id.to_string();
-    let outcome = state.checker.check(
+    let outcome = state.checker(&site).check(
         &text,
         &moderation::Context {
             author: Some(&author_key),
@@ -821,7 +821,7 @@ pub async fn edit(
         .collect();
     let author_key = member.id.to_string();
     let story_key = story.id.to_string();
-    let outcome = state.checker.check(
+    let outcome = state.checker(&site).check(
         &text,
         &moderation::Context {
             author: Some(&author_key),

@@ -908,3 +908,103 @@ async fn a_publication_may_delete_the_comments_of_a_deleted_account() {
     );
     assert!(page.contains(reply));
 }
+
+#[tokio::test]
+async fn the_publications_word_lists_apply_and_its_own_links_are_not_spam() {
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let url = comments_url(&app, f.story).await;
+    let mut b = member(&app, "reader@example.org").await;
+    let own = format!(
+        "There is more about this in the earlier report at https://news.example{}, which is worth reading first.",
+        story_url(&app, f.linked).await
+    );
+    let id = posted_id(&post(&mut b, &url, f.story, &own, None).await);
+    assert_eq!(status_of(&app, id).await, "visible");
+    // An editor adds a word to the banned list: it applies to the next comment.
+    {
+        let mut c = app.db.write().await.unwrap();
+        let g = serde_json::json!({ "banned": ["flibbertigibbet"] });
+        masthead::db::settings::put(c.ex(), "guidelines", &g)
+            .await
+            .unwrap();
+        masthead::db::settings::bump_content_epoch(c.ex())
+            .await
+            .unwrap();
+    }
+    let r = post(
+        &mut b,
+        &url,
+        f.story,
+        "The minister is behaving like a flibbertigibbet about this budget and everyone knows it.",
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("abusive language"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn the_moderators_decisions_train_the_model() {
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let url = comments_url(&app, f.story).await;
+    let mut a = member(&app, "a@example.org").await;
+    let kept = posted_id(&post(&mut a, &url, f.story, CIVIL, None).await);
+    app.clock.advance(jiff::SignedDuration::from_mins(5));
+    let other = "The road plan ignores the buses entirely, which is a strange choice for a city.";
+    let refused = posted_id(&post(&mut a, &url, f.story, other, None).await);
+    let mut m = member(&app, "mod@example.org").await;
+    make_staff(&app, "mod@example.org", "moderator").await;
+    let csrf = hidden(&m.get("/moderation").await.body, "csrf");
+    for (id, action) in [(kept, "approve"), (refused, "reject"), (kept, "approve")] {
+        m.post(
+            "/moderation",
+            &[
+                ("csrf", &csrf),
+                ("ids", &id.to_string()),
+                ("action", action),
+            ],
+        )
+        .await;
+    }
+    let decisions = {
+        let mut c = app.db.read().await.unwrap();
+        masthead::db::comments::decisions(c.ex()).await.unwrap()
+    };
+    assert_eq!(
+        decisions,
+        vec![(other.to_string(), true), (CIVIL.to_string(), false)]
+    );
+    // `masthead moderate train --data` adds them to the files it is given.
+    let data = tempfile::tempdir().unwrap();
+    let file = data.path().join("more.jsonl");
+    let mut lines = String::new();
+    for i in 0..40 {
+        lines.push_str(&serde_json::json!({"text": format!("A civil remark number {i} about the council budget and the roads."), "label": "ok"}).to_string());
+        lines.push('\n');
+        lines.push_str(&serde_json::json!({"text": format!("You idiot number {i}, shut up and go away, nobody wants you here."), "label": "reject"}).to_string());
+        lines.push('\n');
+    }
+    std::fs::write(&file, lines).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_masthead"))
+        .env_remove("MASTHEAD_TEST_DATABASE_URL")
+        .env("MASTHEAD_DATABASE_URL", &app.database_url)
+        .env("MASTHEAD_LOG", "warn")
+        .args(["moderate", "train", "--data"])
+        .arg(data.path())
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("2 decisions of the publication's moderators (1 to refuse)"),
+        "{stdout}"
+    );
+    assert!(data.path().join("moderation-model.bin").exists());
+}
