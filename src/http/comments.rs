@@ -642,7 +642,10 @@ pub async fn post(
     if status == comments::VISIBLE
         && let Some(p) = &parent
     {
-        notify_reply(&state, &site, &mut tx, p, id, &name, &text, &story, now).await?;
+        notify_reply(
+            &state, &site, &mut tx, p, id, member.id, &name, &text, &story, now,
+        )
+        .await?;
     }
     tx.commit().await?;
     crate::mail::worker::wake();
@@ -660,6 +663,7 @@ async fn notify_reply(
     tx: &mut crate::db::Tx,
     parent: &Comment,
     reply_id: i64,
+    replier_id: i64,
     replier: &str,
     text: &str,
     story: &Story,
@@ -683,14 +687,7 @@ async fn notify_reply(
     let Some(row) = row else {
         return Ok(());
     };
-    let replier_id = {
-        let mut c = None;
-        if let Some(r) = comments::find(tx.ex(), reply_id).await? {
-            c = r.member_id;
-        }
-        c
-    };
-    if !row.reply_mail || replier_id == Some(to) {
+    if !row.reply_mail || replier_id == to {
         return Ok(());
     }
     if !comments::claim_reply_mail(tx.ex(), to, parent.root_id.unwrap_or(parent.id), now).await? {
