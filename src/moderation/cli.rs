@@ -300,6 +300,7 @@ fn bench(data: Option<&Path>, files: &[PathBuf], rounds: usize) -> anyhow::Resul
         bail!("no lines to check");
     }
     let before = resident_kib();
+    let file_before = status_kib("RssFile:");
     let checker = checker_for(data)?;
     let built = resident_kib();
     // Once through first: the language models load on first use.
@@ -350,11 +351,12 @@ fn bench(data: Option<&Path>, files: &[PathBuf], rounds: usize) -> anyhow::Resul
             .unwrap_or_default()
     };
     println!(
-        "resident memory (MiB): {} before the checker, {} built, {} with the language models loaded, {} after the run ({} of it file-backed: the binary's pages, the language models among them)",
+        "resident memory (MiB): {} before the checker, {} built, {} with the language models loaded, {} after the run; file-backed (the binary's pages, the language models among them) {} before, {} after",
         mib(before),
         mib(built),
         mib(preloaded),
         mib(resident_kib()),
+        mib(file_before),
         mib(status_kib("RssFile:"))
     );
     Ok(())

@@ -151,8 +151,11 @@ impl LanguageCheck {
             .find(|(l, _)| *l == Language::English)
             .map(|(_, c)| *c as f32)
             .unwrap_or(0.0);
+        // English's little words make a short, slangy comment English when
+        // the detector hesitates ("Faux is a better source of animus.").
+        let weighted = function as f32 + shared as f32 / 2.0;
         let mut english =
-            top == Some(Language::English) || (function >= 2 && function_share >= 0.3);
+            top == Some(Language::English) || (weighted >= 1.5 && weighted_share >= 0.25);
         // The detector knows few languages; one it does not know comes out
         // as the nearest of them, sometimes English. English of six words
         // or more always has some of its little words.

@@ -346,3 +346,62 @@ fn every_line_of_the_guidelines_development_file_gets_its_verdict() {
         wrong.join("\n")
     );
 }
+
+#[test]
+fn lines_of_one_author_are_each_others_recent_comments_in_a_stream() {
+    let text = "Everyone should read the report on the new flyover before voting.";
+    let line = |story: &str, author: &str| eval::Line {
+        text: text.into(),
+        label: None,
+        why: None,
+        author: Some(author.into()),
+        story: Some(story.into()),
+        time: None,
+    };
+    let mut stream = eval::Stream::default();
+    let verdicts: Vec<Verdict> = [
+        line("1", "a"),
+        line("1", "b"),
+        line("2", "a"),
+        line("3", "a"),
+    ]
+    .iter()
+    .map(|l| stream.check(&CHECKER, l, true).verdict)
+    .collect();
+    assert_eq!(
+        verdicts,
+        vec![
+            Verdict::Approve,
+            Verdict::Approve,
+            Verdict::Hold,
+            Verdict::Reject
+        ]
+    );
+}
+
+#[test]
+fn a_model_that_scores_high_holds_what_the_rules_approve() {
+    let examples: Vec<(String, bool)> = (0..30)
+        .flat_map(|i| {
+            [
+                (
+                    format!("The council approved the new bus depot, report {i}."),
+                    false,
+                ),
+                (
+                    format!("Our town deserves better drainage before the rains, part {i}."),
+                    true,
+                ),
+            ]
+        })
+        .collect();
+    let checker = Checker::new(Guidelines::default(), Some(train(&examples)));
+    let text = "Our town deserves better drainage before the rains.";
+    assert_eq!(
+        checker.check_rules(text, &Context::default()).verdict,
+        Verdict::Approve
+    );
+    let o = checker.check(text, &Context::default());
+    assert_eq!(o.verdict, Verdict::Hold);
+    assert!(o.scores["model"] >= 0.85);
+}
