@@ -47,11 +47,12 @@ pub enum ModerateCommand {
         no_model: bool,
     },
     /// Train the model from labelled JSON lines (ok/reject; english and
-    /// clean count as ok, non_english and insult as reject), report the
-    /// check with and without it on a held-out part, and save it to
-    /// DATA/moderation-model.bin.
+    /// clean count as ok, non_english and insult as reject) and, with --data
+    /// or MASTHEAD_DATABASE_URL, from the publication's moderators' decisions;
+    /// report the check with and without it on a held-out part, and save it
+    /// to DATA/moderation-model.bin.
     Train {
-        #[arg(value_name = "FILE", required = true)]
+        #[arg(value_name = "FILE")]
         files: Vec<PathBuf>,
         /// Write the model here instead of the data folder.
         #[arg(long, value_name = "FILE")]
@@ -221,6 +222,11 @@ fn train_files(
         bail!("--holdout must be under 100");
     }
     let lines = read_files(files)?;
+    if lines.is_empty() {
+        bail!(
+            "nothing to train on: give labelled JSON lines, or --data with a publication whose moderators have decided on comments"
+        );
+    }
     let mut train_set = Vec::new();
     let mut test_set = Vec::new();
     for (n, line) in lines.into_iter().enumerate() {
