@@ -141,6 +141,21 @@ impl AppState {
     }
 }
 
+/// The publication's guidelines as the server applies them: its `guidelines`
+/// setting (the built-in ones where it says nothing), its own host allowed
+/// in links. For `masthead moderate` given a data folder or a database.
+pub async fn publication_guidelines(
+    config: &Config,
+    db: &Db,
+) -> anyhow::Result<crate::moderation::Guidelines> {
+    let mut conn = db.read().await?;
+    let stored: Option<crate::moderation::Guidelines> =
+        crate::db::settings::get(conn.ex(), "guidelines")
+            .await
+            .context("the publication's guidelines setting cannot be read")?;
+    Ok(own_hosts(config, stored.unwrap_or_default()))
+}
+
 /// Guidelines with the publication's own host among the allowed link hosts:
 /// a link to one of its own stories is not an outside link.
 fn own_hosts(

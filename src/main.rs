@@ -200,10 +200,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             user_revoke(&cli.common, &email, source.as_deref()).await
         }
         Command::Moderate(mut command) => {
-            if let masthead::moderation::cli::ModerateCommand::Train { files, .. } = &mut command {
-                files.extend(moderators_decisions(&cli.common).await?);
-            }
-            masthead::moderation::cli::run(cli.common.data.as_deref(), command)
+            // Given a data folder or a database, the publication's own
+            // guidelines (and, for train, its moderators' decisions); else
+            // the built-in guidelines, whatever folder this runs in.
+            let publication = if cli.common.data.is_some()
+                || std::env::var_os("MASTHEAD_DATABASE_URL").is_some()
+            {
+                let config = load_config(&cli.common, None)?;
+                let db = open_database(&config).await?;
+                if let masthead::moderation::cli::ModerateCommand::Train { files, .. } =
+                    &mut command
+                {
+                    files.push(moderators_decisions(&config, &db).await?);
+                }
+                let g = masthead::app::publication_guidelines(&config, &db).await?;
+                db.close().await;
+                Some(g)
+            } else {
+                None
+            };
+            masthead::moderation::cli::run(
+                cli.common.data.as_deref(),
+                publication.as_ref(),
+                command,
+            )
         }
     }
 }
@@ -211,17 +231,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 /// For `moderate train` given a data folder or a database: the
 /// publication's moderators' decisions, written as labelled JSON lines to
 /// DATA/moderation-decisions.jsonl (kept, to be read), and that file's path.
-async fn moderators_decisions(common: &Common) -> anyhow::Result<Option<PathBuf>> {
-    if common.data.is_none() && std::env::var_os("MASTHEAD_DATABASE_URL").is_none() {
-        return Ok(None);
-    }
-    let config = load_config(common, None)?;
-    let db = open_database(&config).await?;
+async fn moderators_decisions(config: &Config, db: &masthead::db::Db) -> anyhow::Result<PathBuf> {
     let decisions = {
         let mut conn = db.read().await?;
         masthead::db::comments::decisions(conn.ex()).await?
     };
-    db.close().await;
     let path = config.data_dir.join("moderation-decisions.jsonl");
     let mut out = String::new();
     for (text, reject) in &decisions {
@@ -236,7 +250,7 @@ async fn moderators_decisions(common: &Common) -> anyhow::Result<Option<PathBuf>
         decisions.iter().filter(|(_, r)| *r).count(),
         path.display()
     );
-    Ok(Some(path))
+    Ok(path)
 }
 
 async fn serve(common: &Common, args: ServeArgs) -> anyhow::Result<()> {

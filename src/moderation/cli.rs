@@ -76,22 +76,34 @@ pub enum ModerateCommand {
 /// Runs one `moderate` command. `data` is the `--data` folder if given:
 /// only then is a trained model loaded, so the verdicts do not depend on
 /// the folder the command runs in.
-pub fn run(data: Option<&Path>, command: ModerateCommand) -> anyhow::Result<()> {
+pub fn run(
+    data: Option<&Path>,
+    guidelines: Option<&Guidelines>,
+    command: ModerateCommand,
+) -> anyhow::Result<()> {
     match command {
-        ModerateCommand::Check { input } => check(data, input.as_deref()),
+        ModerateCommand::Check { input } => check(data, guidelines, input.as_deref()),
         ModerateCommand::Eval {
             files,
             min,
             all_pass,
             show_misses,
             no_model,
-        } => eval_files(data, &files, &min, all_pass, show_misses, no_model),
+        } => eval_files(
+            data,
+            guidelines,
+            &files,
+            &min,
+            all_pass,
+            show_misses,
+            no_model,
+        ),
         ModerateCommand::Train {
             files,
             out,
             holdout,
-        } => train_files(data, &files, out, holdout),
-        ModerateCommand::Bench { files, rounds } => bench(data, &files, rounds),
+        } => train_files(data, guidelines, &files, out, holdout),
+        ModerateCommand::Bench { files, rounds } => bench(data, guidelines, &files, rounds),
     }
 }
 
@@ -99,7 +111,7 @@ pub fn run(data: Option<&Path>, command: ModerateCommand) -> anyhow::Result<()> 
 /// the data folder when one was named and has a model. Loading the
 /// publication's own guidelines from its settings belongs to the server;
 /// it passes them to [`Checker::new`] the same way.
-pub fn checker_for(data: Option<&Path>) -> anyhow::Result<Checker> {
+pub fn checker_for(data: Option<&Path>, guidelines: Option<Guidelines>) -> anyhow::Result<Checker> {
     let model = match data {
         Some(dir) => {
             let path = dir.join(MODEL_FILE);
@@ -111,7 +123,7 @@ pub fn checker_for(data: Option<&Path>) -> anyhow::Result<Checker> {
         }
         None => None,
     };
-    Ok(Checker::new(Guidelines::default(), model))
+    Ok(Checker::new(guidelines.unwrap_or_default(), model))
 }
 
 fn read_input(path: Option<&Path>) -> anyhow::Result<(String, String)> {
@@ -142,8 +154,12 @@ fn read_files(files: &[PathBuf]) -> anyhow::Result<Vec<Line>> {
     Ok(lines)
 }
 
-fn check(data: Option<&Path>, input: Option<&Path>) -> anyhow::Result<()> {
-    let checker = checker_for(data)?;
+fn check(
+    data: Option<&Path>,
+    guidelines: Option<&Guidelines>,
+    input: Option<&Path>,
+) -> anyhow::Result<()> {
+    let checker = checker_for(data, guidelines.cloned())?;
     let (text, name) = read_input(input)?;
     let lines = eval::read_lines(&text, &name)?;
     let mut stream = Stream::default();
@@ -158,8 +174,10 @@ fn check(data: Option<&Path>, input: Option<&Path>) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn eval_files(
     data: Option<&Path>,
+    guidelines: Option<&Guidelines>,
     files: &[PathBuf],
     min: &[String],
     all_pass: bool,
@@ -170,7 +188,7 @@ fn eval_files(
         .iter()
         .map(|m| eval::parse_floor(m))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let checker = checker_for(data)?;
+    let checker = checker_for(data, guidelines.cloned())?;
     let lines = read_files(files)?;
     let report = eval::evaluate(&checker, &lines, !no_model)?;
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
@@ -214,6 +232,7 @@ fn held_out(text: &str, percent: u32) -> bool {
 
 fn train_files(
     data: Option<&Path>,
+    guidelines: Option<&Guidelines>,
     files: &[PathBuf],
     out: Option<PathBuf>,
     holdout: u32,
@@ -271,7 +290,7 @@ fn train_files(
             }
         })
         .collect();
-    let checker = Checker::new(Guidelines::default(), Some(model));
+    let checker = Checker::new(guidelines.cloned().unwrap_or_default(), Some(model));
     let without = eval::evaluate(&checker, &as_verdict, false)?;
     let with = eval::evaluate(&checker, &as_verdict, true)?;
     println!("held out, the rules alone:");
@@ -300,14 +319,19 @@ fn indent(s: &str) -> String {
     s.lines().map(|l| format!("  {l}\n")).collect()
 }
 
-fn bench(data: Option<&Path>, files: &[PathBuf], rounds: usize) -> anyhow::Result<()> {
+fn bench(
+    data: Option<&Path>,
+    guidelines: Option<&Guidelines>,
+    files: &[PathBuf],
+    rounds: usize,
+) -> anyhow::Result<()> {
     let lines = read_files(files)?;
     if lines.is_empty() {
         bail!("no lines to check");
     }
     let before = resident_kib();
     let file_before = status_kib("RssFile:");
-    let checker = checker_for(data)?;
+    let checker = checker_for(data, guidelines.cloned())?;
     let built = resident_kib();
     // Once through first: the language models load on first use.
     let started = Instant::now();

@@ -1007,4 +1007,39 @@ async fn the_moderators_decisions_train_the_model() {
         "{stdout}"
     );
     assert!(data.path().join("moderation-model.bin").exists());
+
+    // `moderate check` with the publication named applies its guidelines;
+    // without, the built-in ones.
+    {
+        let mut c = app.db.write().await.unwrap();
+        let g = serde_json::json!({ "banned": ["flibbertigibbet"] });
+        masthead::db::settings::put(c.ex(), "guidelines", &g)
+            .await
+            .unwrap();
+    }
+    let check = |publication: bool| {
+        use std::io::Write;
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_masthead"));
+        cmd.env_remove("MASTHEAD_TEST_DATABASE_URL")
+            .env_remove("MASTHEAD_DATABASE_URL")
+            .env("MASTHEAD_LOG", "warn");
+        if publication {
+            cmd.env("MASTHEAD_DATABASE_URL", &app.database_url)
+                .arg("--data")
+                .arg(data.path());
+        }
+        let mut child = cmd
+            .args(["moderate", "check", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let line = serde_json::json!({"text": "The minister is behaving like a flibbertigibbet about this budget, and it shows."});
+        writeln!(child.stdin.take().unwrap(), "{line}").unwrap();
+        let out = child.wait_with_output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["verdict"].as_str().unwrap().to_string()
+    };
+    assert_eq!(check(true), "reject");
+    assert_eq!(check(false), "approve");
 }
