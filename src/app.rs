@@ -34,6 +34,8 @@ pub struct AppState {
     model: Option<Arc<crate::moderation::Model>>,
     /// The comments under each story, rendered and kept briefly.
     pub previews: Arc<crate::http::comments::Previews>,
+    /// Signed-in members' account links as rendered, by session.
+    pub member_links: Arc<crate::http::readers::MemberLinks>,
     /// Signed-in members' reads this period and saved stories, kept briefly.
     pub members: Arc<crate::http::readers::MemberStates>,
 }
@@ -80,6 +82,7 @@ impl AppState {
             previews: Arc::new(crate::http::comments::Previews::new(
                 std::time::Duration::from_millis(config.change_poll_ms),
             )),
+            member_links: Arc::default(),
             members: Arc::new(crate::http::readers::MemberStates::new(
                 std::time::Duration::from_millis(config.change_poll_ms),
             )),
@@ -119,6 +122,17 @@ impl AppState {
         ));
         *self.checker.write().unwrap_or_else(|e| e.into_inner()) = fresh.clone();
         fresh
+    }
+
+    /// Loads the guidelines check's language models now, on a blocking
+    /// thread, so the first commenter does not wait for them.
+    pub fn preload_checker(&self) {
+        let checker = self
+            .checker
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        tokio::task::spawn_blocking(move || checker.preload());
     }
 
     pub fn now_micros(&self) -> i64 {

@@ -277,6 +277,7 @@ async fn serve(common: &Common, args: ServeArgs) -> anyhow::Result<()> {
     let mail_kind = transport.kind();
     let mut state = AppState::new(config, db.clone(), clock.clone())?;
     state.connect_shared().await?;
+    state.preload_checker();
     let app = Application::bind(state).await?;
     let public = app.state().config.public_url.clone();
     let limits = if app.state().limiter.is_shared() {

@@ -131,3 +131,45 @@ mod tests {
         assert_eq!(k.meter(9), (false, 3));
     }
 }
+
+/// A signed-in member's account links as rendered, by session (its CSRF
+/// token), so a member's story page renders no template. An entry is used
+/// only while what it shows of the member (name, address, role, plan) is
+/// unchanged.
+#[derive(Default)]
+pub struct MemberLinks {
+    map: Mutex<HashMap<String, (String, Arc<str>)>>,
+}
+
+impl MemberLinks {
+    pub fn get(
+        &self,
+        m: &crate::db::members::SessionMember,
+        render: impl FnOnce() -> crate::error::AppResult<String>,
+    ) -> crate::error::AppResult<Arc<str>> {
+        let shown = format!(
+            "{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}",
+            m.display_name,
+            m.email,
+            m.role,
+            m.email_verified_at.is_some(),
+            m.subscribed_until.is_some()
+        );
+        if let Some((s, html)) = self
+            .map
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&m.csrf_token)
+            && *s == shown
+        {
+            return Ok(html.clone());
+        }
+        let html: Arc<str> = render()?.into();
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 50_000 {
+            map.clear();
+        }
+        map.insert(m.csrf_token.clone(), (shown, html.clone()));
+        Ok(html)
+    }
+}

@@ -53,7 +53,13 @@ pub struct Fragment {
     pub anonymous_account: String,
     /// The save button as an anonymous reader sees it (it asks them to sign in).
     pub anonymous_save: String,
+    /// A member's save button, not saved and saved, with [`CSRF_MARK`]
+    /// where the member's CSRF token goes.
+    pub member_save: [String; 2],
 }
+
+/// Stands for a member's CSRF token in parts rendered once for every member.
+const CSRF_MARK: &str = "\u{1}csrf\u{1}";
 
 /// The per-reader parts of a story page, in page order.
 pub const SLOTS: &[&str] = &["account", "save", "notice", "wall", "comments"];
@@ -395,15 +401,18 @@ async fn serve_to_reader(
     };
     // Only a member's links are rendered per request; an anonymous reader's
     // were rendered with the page.
+    // A member's parts are rendered once and filled in: the account links
+    // per session, the save button per story.
     let member_account;
     let account: &str = match member {
         Some(m) => {
-            member_account = r
-                .render(
+            member_account = state.member_links.get(m, || {
+                r.render(
                     "partials/account.html",
                     context! { reader => val(super::auth::member_view(m)) },
                 )
-                .map_err(internal)?;
+                .map_err(internal)
+            })?;
             &member_account
         }
         None => &fragment.anonymous_account,
@@ -411,15 +420,8 @@ async fn serve_to_reader(
     let member_save;
     let save: &str = match (member, &known) {
         (Some(m), Some(k)) => {
-            member_save = r
-                .render(
-                    "partials/save.html",
-                    context! {
-                        story_id => id, saved => k.saved.contains(&id),
-                        csrf => &m.csrf_token, next => &fragment.path,
-                    },
-                )
-                .map_err(internal)?;
+            let saved = usize::from(k.saved.contains(&id));
+            member_save = fragment.member_save[saved].replace(CSRF_MARK, &m.csrf_token);
             &member_save
         }
         _ => &fragment.anonymous_save,
@@ -685,6 +687,14 @@ async fn render(
             context! { story_id => story.id, next => path.clone() },
         )
         .map_err(internal)?;
+    let save_for = |saved: bool| {
+        r.render(
+            "partials/save.html",
+            context! { story_id => story.id, next => path.clone(), saved, csrf => CSRF_MARK },
+        )
+        .map_err(internal)
+    };
+    let member_save = [save_for(false)?, save_for(true)?];
     Ok(Some(Fragment {
         version: story.version,
         epoch,
@@ -695,6 +705,7 @@ async fn render(
         teaser,
         anonymous_account,
         anonymous_save,
+        member_save,
     }))
 }
 
