@@ -133,3 +133,37 @@ async fn a_reader_meets_the_walls_registers_by_mail_and_saves_a_story_in_chromiu
         );
     }
 }
+
+/// A confirmed member with a password, made directly in the database.
+async fn member_with_password(app: &TestApp, email: &str, name: &str, role: &str, password: &str) {
+    let hash = masthead::http::auth::hash_password(password.to_string())
+        .await
+        .unwrap();
+    let email = masthead::domain::email::Email::parse(email).unwrap();
+    let mut c = app.db.write().await.unwrap();
+    let id = masthead::db::members::insert(c.ex(), &email, name, Some(&hash), role, app.now())
+        .await
+        .unwrap()
+        .unwrap();
+    masthead::db::members::mark_verified(c.ex(), id, app.now())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn comments_are_held_to_the_guidelines_and_moderated_in_chromium() {
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let password = "monsoon-2026-rains";
+    member_with_password(&app, "reader@example.org", "Priya Nair", "member", password).await;
+    member_with_password(&app, "desk@example.org", "Mira Desk", "moderator", password).await;
+    let path = format!("{}/comments", story_url(&app, f.story).await);
+    let out = run_browser_script(
+        &app,
+        "comments.mjs",
+        &[&path, "reader@example.org", "desk@example.org", password],
+    )
+    .await;
+    assert!(out.contains("ok: comments"), "{out}");
+    assert!(std::path::Path::new(&format!("{}/comments-queue.png", screenshot_dir())).exists());
+}
