@@ -7,6 +7,8 @@
 #   MASTHEAD_DATABASE_URL=postgres://... bench/comments_post.sh
 #                                                    the same on PostgreSQL (an empty database)
 # Settings: MEMBERS (100), EACH (comments per member: 10; --quick: 3).
+# Prints a Markdown table row for docs/benchmarks.md, the server's peak
+# resident memory, and fails if any comment answered 303 was not stored.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 members=${MEMBERS:-100}
@@ -31,7 +33,8 @@ count() {
   fi
 }
 
-MASTHEAD_LOG=warn $bin serve --data "$data" --listen 127.0.0.1:$port > "$work/serve.log" 2>&1 &
+MASTHEAD_LOG=warn MASTHEAD_TRUSTED_PROXIES=127.0.0.1 $bin serve --data "$data" --listen 127.0.0.1:$port > "$work/serve.log" 2>&1 &
+pid=$!
 for _ in $(seq 1 600); do curl -fs $base/healthz >/dev/null 2>&1 && break; sleep 0.5; done
 echo "creating $members members" >&2
 for n in $(seq 0 $((members - 1))); do
@@ -51,8 +54,11 @@ echo "$result" | python3 -c '
 import json, sys
 r = json.load(sys.stdin)
 stored, shown, held, backend = map(str, sys.argv[1:5])
-print(f"| {backend} | {r[\"posted\"]} | {stored} ({shown} shown, {held} held) | {r[\"posts_per_second\"]} | {r[\"p50_ms\"]} | {r[\"p99_ms\"]} | {r[\"max_ms\"]} | {r[\"statuses\"]} |")
+cells = [backend, r["posted"], stored + " (" + shown + " shown, " + held + " held)",
+         r["posts_per_second"], r["p50_ms"], r["p99_ms"], r["max_ms"], r["statuses"]]
+print("| " + " | ".join(str(c) for c in cells) + " |")
 ' "$((after - before))" "$shown" "$held" "$backend"
+echo "server peak resident memory: $(awk '/VmHWM/ {printf "%.0f MB", $2/1024}' /proc/$pid/status)" >&2
 lost=$(( $(echo "$result" | python3 -c 'import json,sys; print(json.load(sys.stdin)["statuses"].get("303", 0))') - (after - before) ))
 echo "comments answered 303 but not stored: $lost" >&2
 [ "$lost" = 0 ]

@@ -55,16 +55,45 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// Password hashes computed at once. Each argon2id computation holds its
+/// memory cost (19 MiB) while it runs, so a burst of sign-ins must queue
+/// rather than each take its own: a hundred at once would otherwise hold
+/// nearly 2 GB. One per core keeps the cores busy and the memory bounded.
+fn hashing_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new(cores.clamp(1, 8))
+    })
+}
+
+/// Gives the memory of a finished hash back to the system: glibc keeps
+/// large freed blocks in the arena of the thread that used them, and the
+/// blocking threads that hash are many, so without this each one keeps 19 MiB.
+fn release_hash_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Hashes a password with argon2id (off the async threads: it takes tens of ms).
 pub async fn hash_password(password: String) -> Result<String, AppError> {
+    let _permit = hashing_permits()
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
     tokio::task::spawn_blocking(move || {
         let mut salt = [0u8; 16];
         rand::rng().fill_bytes(&mut salt);
         let salt = SaltString::encode_b64(&salt).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
-        argon2()
+        let hashed = argon2()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
-            .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
+            .map_err(|e| anyhow::anyhow!("hashing a password: {e}"));
+        release_hash_memory();
+        hashed
     })
     .await
     .map_err(|e| AppError::Internal(e.into()))?
@@ -75,6 +104,9 @@ pub async fn hash_password(password: String) -> Result<String, AppError> {
 /// address), it checks against a fixed one, so the answer takes as long
 /// either way and says nothing about which addresses exist.
 pub async fn verify_password(password: String, hash: Option<String>) -> bool {
+    let Ok(_permit) = hashing_permits().acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || {
         static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let dummy = DUMMY.get_or_init(|| {
@@ -88,6 +120,7 @@ pub async fn verify_password(password: String, hash: Option<String>) -> bool {
         let stored = hash.unwrap_or_else(|| dummy.clone());
         let ok = PasswordHash::new(&stored)
             .is_ok_and(|h| argon2().verify_password(password.as_bytes(), &h).is_ok());
+        release_hash_memory();
         ok && known
     })
     .await
