@@ -201,9 +201,7 @@ fn see_other_setting(to: &str, cookies: &[String]) -> AppResult<Response> {
     Ok(res)
 }
 
-fn see_other(to: &str) -> Response {
-    (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response()
-}
+pub(super) use super::see_other;
 
 pub async fn register_form(
     State(state): State<AppState>,

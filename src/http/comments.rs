@@ -33,6 +33,7 @@ use crate::site::Site;
 
 use super::auth::{Visitor, check_csrf, random_token, safe_next};
 use super::pages::site_context;
+use super::see_other;
 use crate::db::members::SessionMember;
 
 /// The form fields of a request body, read leniently: bytes that are not
@@ -59,14 +60,6 @@ impl Fields {
 
 fn query_fields(q: Option<&str>) -> Fields {
     Fields::parse(q.unwrap_or("").as_bytes())
-}
-
-fn see_other(to: &str) -> Response {
-    let mut res = StatusCode::SEE_OTHER.into_response();
-    if let Ok(v) = HeaderValue::from_str(to) {
-        res.headers_mut().insert(header::LOCATION, v);
-    }
-    res
 }
 
 fn sign_in_first(next: &str) -> Response {
@@ -429,24 +422,41 @@ pub async fn page(
 // ---------------------------------------------------------------------------
 // Posting and editing
 
-/// The check's context for a member: their recent comments (a day of them).
-async fn check_context_recent(
+/// The guidelines check's verdict on a member's text, with their comments
+/// of the last day as context (less `replacing`, the text an edit replaces).
+async fn judge(
     state: &AppState,
+    site: &Site,
     member_id: i64,
+    story_id: i64,
+    text: &str,
+    replacing: Option<&str>,
     now: i64,
-) -> AppResult<Vec<moderation::Recent>> {
-    let mut conn = state.db.read().await?;
-    let rows = comments::recent_by_member(conn.ex(), member_id, now - 86_400_000_000).await?;
-    Ok(rows
+) -> AppResult<moderation::Outcome> {
+    let rows = {
+        let mut conn = state.db.read().await?;
+        comments::recent_by_member(conn.ex(), member_id, now - 86_400_000_000).await?
+    };
+    let recent: Vec<moderation::Recent> = rows
         .into_iter()
+        .filter(|r| Some(r.body.as_str()) != replacing)
         .map(|r| moderation::Recent {
             text: r.body,
             story: Some(r.story_id.to_string()),
             time: Some(crate::clock::from_micros(r.created_at)),
         })
-        .collect())
+        .collect();
+    let (author, story) = (member_id.to_string(), story_id.to_string());
+    Ok(state.checker(site).check(
+        text,
+        &moderation::Context {
+            author: Some(&author),
+            story: Some(&story),
+            time: Some(crate::clock::from_micros(now)),
+            recent: &recent,
+        },
+    ))
 }
-
 /// The status a comment gets: from the check's verdict and the policy.
 async fn status_for(
     state: &AppState,
@@ -579,18 +589,7 @@ pub async fn post(
         }
         None => None,
     };
-    let recent = check_context_recent(&state, member.id, now).await?;
-    let author_key = member.id.to_string();
-    let story_key = story.id.to_string();
-    let outcome = state.checker(&site).check(
-        &text,
-        &moderation::Context {
-            author: Some(&author_key),
-            story: Some(&story_key),
-            time: Some(crate::clock::from_micros(now)),
-            recent: &recent,
-        },
-    );
+    let outcome = judge(&state, &site, member.id, story.id, &text, None, now).await?;
     if outcome.verdict == Verdict::Reject {
         draft.reasons = outcome.reasons.iter().map(|r| r.message()).collect();
         return refuse(
@@ -811,22 +810,17 @@ pub async fn edit(
     if let Err(e) = comment_text::check(&text, site.comments.max_chars) {
         return refuse(draft, e.to_string()).await;
     }
-    let recent: Vec<_> = check_context_recent(&state, member.id, now)
-        .await?
-        .into_iter()
-        .filter(|r| r.text != c.body)
-        .collect();
-    let author_key = member.id.to_string();
-    let story_key = story.id.to_string();
-    let outcome = state.checker(&site).check(
+    // The comment's own earlier text is not a repetition of it.
+    let outcome = judge(
+        &state,
+        &site,
+        member.id,
+        story.id,
         &text,
-        &moderation::Context {
-            author: Some(&author_key),
-            story: Some(&story_key),
-            time: Some(crate::clock::from_micros(now)),
-            recent: &recent,
-        },
-    );
+        Some(&c.body),
+        now,
+    )
+    .await?;
     if outcome.verdict == Verdict::Reject {
         draft.reasons = outcome.reasons.iter().map(|r| r.message()).collect();
         return refuse(

@@ -238,6 +238,11 @@ fn over_limits(req: &Request) -> Option<Response> {
     None
 }
 
+/// A 303 to `to`: where a form post sends the browser next.
+pub fn see_other(to: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response()
+}
+
 fn plain(status: StatusCode, text: &'static str) -> Response {
     (
         status,

@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::context;
 use serde::Serialize;
@@ -24,6 +24,7 @@ use crate::site::Site;
 use super::auth::{Visitor, check_csrf};
 use super::comments::comments_path;
 use super::pages::site_context;
+use super::see_other;
 
 /// "For good": a ban that ends in a thousand years.
 const FOREVER_DAYS: i64 = 365_000;
@@ -38,14 +39,6 @@ fn moderator(visitor: &Visitor) -> AppResult<&SessionMember> {
             "Sign in as a moderator to use the moderators' desk.".into(),
         )),
     }
-}
-
-fn see_other(to: &str) -> Response {
-    let mut res = StatusCode::SEE_OTHER.into_response();
-    if let Ok(v) = HeaderValue::from_str(to) {
-        res.headers_mut().insert(header::LOCATION, v);
-    }
-    res
 }
 
 fn html(body: String) -> Response {

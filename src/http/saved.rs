@@ -4,7 +4,7 @@
 
 use axum::Form;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -19,6 +19,7 @@ use crate::site::{CardView, card_views};
 
 use super::auth::{Visitor, check_csrf, safe_next};
 use super::pages::{page_param, site_context};
+use super::see_other;
 
 /// Saved stories per page of the Saved page.
 const PER_PAGE: u32 = 20;
@@ -38,14 +39,6 @@ fn wants_json(headers: &HeaderMap) -> bool {
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/json"))
-}
-
-fn see_other(to: &str) -> Response {
-    let mut res = StatusCode::SEE_OTHER.into_response();
-    if let Ok(v) = HeaderValue::from_str(to) {
-        res.headers_mut().insert(header::LOCATION, v);
-    }
-    res
 }
 
 /// `POST /account/saved`: saves a story (`action=save`) or removes it
