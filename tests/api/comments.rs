@@ -665,6 +665,13 @@ async fn reports_reach_the_moderators_who_act_with_a_log() {
         "{}",
         queue.body
     );
+    // Search by words of the text or the author's name; wildcards are plain.
+    assert!(m.get("/moderation?q=BUDGET").await.body.contains(CIVIL));
+    assert!(m.get("/moderation?q=priya").await.body.contains(CIVIL));
+    for q in ["nothing+like+it", "%25", "_"] {
+        let page = m.get(&format!("/moderation?q={q}")).await.body;
+        assert!(!page.contains(CIVIL), "{q}");
+    }
     let csrf = hidden(&queue.body, "csrf");
     let r = m
         .post(
