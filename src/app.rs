@@ -30,7 +30,8 @@ pub struct AppState {
     pub sessions: Arc<crate::http::auth::SessionCache>,
     /// The guidelines check every new or edited comment passes (see
     /// [`AppState::checker`]).
-    checker: Arc<std::sync::RwLock<Arc<crate::moderation::Checker>>>,
+    /// With the content epoch it was last found current at.
+    checker: Arc<std::sync::RwLock<(i64, Arc<crate::moderation::Checker>)>>,
     model: Option<Arc<crate::moderation::Model>>,
     /// The comments under each story, rendered and kept briefly.
     pub previews: Arc<crate::http::comments::Previews>,
@@ -72,11 +73,12 @@ impl AppState {
             sessions: Arc::new(crate::http::auth::SessionCache::new(
                 std::time::Duration::from_millis(config.change_poll_ms),
             )),
-            checker: Arc::new(std::sync::RwLock::new(Arc::new(
-                crate::moderation::Checker::new(
+            checker: Arc::new(std::sync::RwLock::new((
+                -1,
+                Arc::new(crate::moderation::Checker::new(
                     own_hosts(&config, Default::default()),
                     model.as_deref().cloned(),
-                ),
+                )),
             ))),
             model,
             previews: Arc::new(crate::http::comments::Previews::new(
@@ -109,19 +111,24 @@ impl AppState {
     /// same one while they stay the same, a new one when an admin changed
     /// them.
     pub fn checker(&self, site: &Site) -> Arc<crate::moderation::Checker> {
-        let wanted = own_hosts(&self.config, site.guidelines.clone());
         {
-            let current = self.checker.read().unwrap_or_else(|e| e.into_inner());
-            if *current.guidelines() == wanted {
+            // Settings change only with the content epoch: within one, the
+            // checker found current stays current.
+            let (epoch, current) = &*self.checker.read().unwrap_or_else(|e| e.into_inner());
+            if *epoch == site.epoch {
                 return current.clone();
             }
         }
-        let fresh = Arc::new(crate::moderation::Checker::new(
-            wanted,
-            self.model.as_deref().cloned(),
-        ));
-        *self.checker.write().unwrap_or_else(|e| e.into_inner()) = fresh.clone();
-        fresh
+        let wanted = own_hosts(&self.config, site.guidelines.clone());
+        let mut slot = self.checker.write().unwrap_or_else(|e| e.into_inner());
+        if *slot.1.guidelines() != wanted {
+            slot.1 = Arc::new(crate::moderation::Checker::new(
+                wanted,
+                self.model.as_deref().cloned(),
+            ));
+        }
+        slot.0 = site.epoch;
+        slot.1.clone()
     }
 
     /// Loads the guidelines check's language models now, on a blocking
@@ -131,6 +138,7 @@ impl AppState {
             .checker
             .read()
             .unwrap_or_else(|e| e.into_inner())
+            .1
             .clone();
         tokio::task::spawn_blocking(move || checker.preload());
     }

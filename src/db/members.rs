@@ -196,30 +196,6 @@ pub async fn sessions_of(ex: Ex<'_>, member_id: i64) -> Result<Vec<SessionRow>, 
     )
 }
 
-/// This period's reads of a member: how many, and whether `story_id` is one.
-pub async fn meter_state(
-    ex: Ex<'_>,
-    member_id: i64,
-    period: &str,
-    story_id: i64,
-) -> Result<(u32, bool), sqlx::Error> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        n: i64,
-        this: i64,
-    }
-    let r = fetch_one!(
-        ex,
-        Row,
-        "select count(*) as n, coalesce(sum(case when story_id = $3 then 1 else 0 end), 0) as this \
-         from meter_reads where member_id = $1 and period = $2",
-        member_id,
-        period,
-        story_id
-    )?;
-    Ok((r.n as u32, r.this > 0))
-}
-
 /// Records a read; a second record of the same story this period changes nothing.
 pub async fn record_read(
     ex: Ex<'_>,
@@ -328,12 +304,6 @@ pub async fn entitlements_of(
     )
 }
 
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct Saved {
-    pub story_id: i64,
-    pub saved_at: i64,
-}
-
 pub async fn save_story(
     ex: Ex<'_>,
     member_id: i64,
@@ -359,15 +329,6 @@ pub async fn unsave_story(ex: Ex<'_>, member_id: i64, story_id: i64) -> Result<(
         story_id
     )?;
     Ok(())
-}
-
-pub async fn saved(ex: Ex<'_>, member_id: i64) -> Result<Vec<Saved>, sqlx::Error> {
-    fetch_all!(
-        ex,
-        Saved,
-        "select story_id, saved_at from saved_stories where member_id = $1 order by saved_at desc, story_id desc",
-        member_id
-    )
 }
 
 /// A saved story with what a list or a download shows of it.
@@ -718,6 +679,7 @@ pub async fn delete_member(
     tx: &mut Tx,
     member_id: i64,
     comments: DeletedMemberComments,
+    now: i64,
 ) -> Result<bool, sqlx::Error> {
     let Some(member) = by_id(tx.ex(), member_id).await? else {
         return Ok(false);
@@ -739,7 +701,7 @@ pub async fn delete_member(
              status = 'deleted', deleted_at = $2, pinned = false, featured = false, \
              idempotency_key = null where member_id = $1",
             member_id,
-            crate::clock::micros(jiff::Timestamp::now())
+            now
         )?,
     };
     // Threads that lost a shown reply count again.

@@ -152,10 +152,7 @@ fn link_expired(
     html(body, None, StatusCode::BAD_REQUEST)
 }
 
-/// The account page's address with `next`, for a reader who must sign in first.
-fn sign_in_first(next: &str) -> Response {
-    see_other(&format!("/account/sign-in?next={}", urlencode(next)))
-}
+pub(super) use super::sign_in_first;
 
 fn page(
     state: &AppState,

@@ -33,7 +33,7 @@ use crate::site::Site;
 
 use super::auth::{Visitor, check_csrf, random_token, safe_next};
 use super::pages::site_context;
-use super::see_other;
+use super::{see_other, sign_in_first, wants_json};
 use crate::db::members::SessionMember;
 
 /// The form fields of a request body, read leniently: bytes that are not
@@ -62,24 +62,10 @@ fn query_fields(q: Option<&str>) -> Fields {
     Fields::parse(q.unwrap_or("").as_bytes())
 }
 
-fn sign_in_first(next: &str) -> Response {
-    see_other(&format!(
-        "/account/sign-in?next={}",
-        url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
-    ))
-}
-
 fn no_store(mut res: Response) -> Response {
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
-}
-
-fn wants_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("application/json"))
 }
 
 fn is_staff(m: &SessionMember) -> bool {

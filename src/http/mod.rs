@@ -243,6 +243,22 @@ pub fn see_other(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response()
 }
 
+/// A 303 to the sign-in page, which comes back to `next` afterwards.
+pub fn sign_in_first(next: &str) -> Response {
+    see_other(&format!(
+        "/account/sign-in?next={}",
+        url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+    ))
+}
+
+/// Whether the request asks for JSON (the pages' script does).
+pub fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"))
+}
+
 fn plain(status: StatusCode, text: &'static str) -> Response {
     (
         status,

@@ -19,7 +19,7 @@ use crate::site::{CardView, card_views};
 
 use super::auth::{Visitor, check_csrf, safe_next};
 use super::pages::{page_param, site_context};
-use super::see_other;
+use super::{see_other, sign_in_first, wants_json};
 
 /// Saved stories per page of the Saved page.
 const PER_PAGE: u32 = 20;
@@ -34,13 +34,6 @@ pub struct SaveForm {
     next: Option<String>,
 }
 
-fn wants_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("application/json"))
-}
-
 /// `POST /account/saved`: saves a story (`action=save`) or removes it
 /// (`action=remove`), then goes back to `next`. With `Accept:
 /// application/json` (the page's script) it answers `{"saved": bool}`.
@@ -52,11 +45,7 @@ pub async fn change(
 ) -> AppResult<Response> {
     let next = safe_next(form.next.as_deref());
     let Some(member) = &visitor.member else {
-        let to = format!(
-            "/account/sign-in?next={}",
-            url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
-        );
-        return Ok(see_other(&to));
+        return Ok(sign_in_first(&next));
     };
     check_csrf(&state, &visitor, &form.csrf)?;
     let save = match form.action.as_str() {
@@ -108,7 +97,7 @@ pub async fn page(
     RawQuery(q): RawQuery,
 ) -> AppResult<Response> {
     let Some(member) = &visitor.member else {
-        return Ok(see_other("/account/sign-in?next=%2Faccount%2Fsaved"));
+        return Ok(sign_in_first("/account/saved"));
     };
     let page = page_param(q.as_deref())?;
     let site = state.current_site().await?;

@@ -118,7 +118,13 @@ pub async fn delete(
         return html(body, set, StatusCode::UNPROCESSABLE_ENTITY);
     }
     let mut tx = state.db.begin().await?;
-    members::delete_member(&mut tx, member.id, state.config.deleted_member_comments).await?;
+    members::delete_member(
+        &mut tx,
+        member.id,
+        state.config.deleted_member_comments,
+        state.now_micros(),
+    )
+    .await?;
     tx.commit().await?;
     state.sessions.forget_member(member.id);
     // What this instance remembers of the member's reads and saved stories
