@@ -101,6 +101,30 @@ impl Keys {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag)
     }
 
+    /// A short signature for text that may be case-folded or length-limited
+    /// on its way (the local part of a mail address): the first 16 bytes of
+    /// the tag, as lower-case hex.
+    pub fn sign_short(&self, purpose: &str, message: &[u8]) -> String {
+        let tag = Self::mac(&self.keys[0], purpose, message)
+            .finalize()
+            .into_bytes();
+        hex::encode(&tag[..16])
+    }
+
+    /// Whether a [`Keys::sign_short`] signature was made by any of the keys
+    /// for this purpose (compared in constant time; any letter case).
+    pub fn verify_short(&self, purpose: &str, message: &[u8], signature: &str) -> bool {
+        let Ok(tag) = hex::decode(signature.to_ascii_lowercase()) else {
+            return false;
+        };
+        tag.len() == 16
+            && self.keys.iter().any(|k| {
+                Self::mac(k, purpose, message)
+                    .verify_truncated_left(&tag)
+                    .is_ok()
+            })
+    }
+
     /// Whether `signature` was made by any of the keys for this purpose.
     pub fn verify(&self, purpose: &str, message: &[u8], signature: &str) -> bool {
         let Ok(tag) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(signature) else {

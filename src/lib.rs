@@ -14,6 +14,7 @@ pub mod keys;
 pub mod mail;
 pub mod media;
 pub mod moderation;
+pub mod newsletters;
 pub mod render;
 pub mod site;
 pub mod splice;
