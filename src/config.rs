@@ -50,6 +50,19 @@ pub struct Config {
     pub webhook_secret: Option<String>,
     /// What happens to a member's comments when they delete their account.
     pub deleted_member_comments: DeletedMemberComments,
+    /// The address bounces of bulk mail come back to. Each newsletter mail
+    /// is sent from `local+token@domain` (VERP), so a bounce names its
+    /// recipient. Default: `bounces@` the public host.
+    pub bounce_address: Option<String>,
+    /// DKIM signing of newsletter mail: the private key (an RSA key in
+    /// PKCS#1 PEM, or an Ed25519 key as base64), the selector published in
+    /// DNS, and the signing domain (default: the sender's domain).
+    pub dkim_key_file: Option<PathBuf>,
+    pub dkim_selector: Option<String>,
+    pub dkim_domain: Option<String>,
+    /// The most newsletter messages a second sent to one destination domain
+    /// (the part after `@`); 0 sends as fast as the mail server takes them.
+    pub mail_domain_rate: u32,
 }
 
 /// What becomes of a deleted member's comments (`deleted_member_comments`).
@@ -109,6 +122,11 @@ pub struct Layer {
     pub change_poll_ms: Option<u64>,
     pub webhook_secret: Option<String>,
     pub deleted_member_comments: Option<String>,
+    pub bounce_address: Option<String>,
+    pub dkim_key_file: Option<PathBuf>,
+    pub dkim_selector: Option<String>,
+    pub dkim_domain: Option<String>,
+    pub mail_domain_rate: Option<u32>,
 }
 
 /// The environment variables read, each with the key it sets.
@@ -126,6 +144,11 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("MASTHEAD_SITEMAP_PAGE_SIZE", "sitemap_page_size"),
     ("MASTHEAD_CHANGE_POLL_MS", "change_poll_ms"),
     ("MASTHEAD_WEBHOOK_SECRET", "webhook_secret"),
+    ("MASTHEAD_BOUNCE_ADDRESS", "bounce_address"),
+    ("MASTHEAD_DKIM_KEY_FILE", "dkim_key_file"),
+    ("MASTHEAD_DKIM_SELECTOR", "dkim_selector"),
+    ("MASTHEAD_DKIM_DOMAIN", "dkim_domain"),
+    ("MASTHEAD_MAIL_DOMAIN_RATE", "mail_domain_rate"),
     (
         "MASTHEAD_DELETED_MEMBER_COMMENTS",
         "deleted_member_comments",
@@ -186,6 +209,11 @@ impl Layer {
                 "change_poll_ms" => layer.change_poll_ms = Some(whole(&name, &value)?),
                 "webhook_secret" => layer.webhook_secret = Some(value),
                 "deleted_member_comments" => layer.deleted_member_comments = Some(value),
+                "bounce_address" => layer.bounce_address = Some(value),
+                "dkim_key_file" => layer.dkim_key_file = Some(value.into()),
+                "dkim_selector" => layer.dkim_selector = Some(value),
+                "dkim_domain" => layer.dkim_domain = Some(value),
+                "mail_domain_rate" => layer.mail_domain_rate = Some(whole(&name, &value)?),
                 _ => unreachable!("every key in ENV_KEYS is matched"),
             }
         }
@@ -211,6 +239,11 @@ impl Layer {
             deleted_member_comments: over
                 .deleted_member_comments
                 .or(self.deleted_member_comments),
+            bounce_address: over.bounce_address.or(self.bounce_address),
+            dkim_key_file: over.dkim_key_file.or(self.dkim_key_file),
+            dkim_selector: over.dkim_selector.or(self.dkim_selector),
+            dkim_domain: over.dkim_domain.or(self.dkim_domain),
+            mail_domain_rate: over.mail_domain_rate.or(self.mail_domain_rate),
         }
     }
 }
@@ -379,6 +412,23 @@ impl Config {
         if sitemap_page_size == 0 || sitemap_page_size > 50_000 {
             return Err(bad("sitemap_page_size", "must be from 1 to 50000".into()));
         }
+        let bounce_address = l.bounce_address.filter(|s| !s.trim().is_empty());
+        if let Some(a) = &bounce_address
+            && a.parse::<lettre::Address>().is_err()
+        {
+            return Err(bad(
+                "bounce_address",
+                format!("{a:?} is not a mail address (write it as bounces@example.com)"),
+            ));
+        }
+        let dkim_key_file = l.dkim_key_file.filter(|p| !p.as_os_str().is_empty());
+        let dkim_selector = l.dkim_selector.filter(|s| !s.trim().is_empty());
+        if dkim_key_file.is_some() != dkim_selector.is_some() {
+            return Err(bad(
+                "dkim_selector",
+                "DKIM signing needs both dkim_key_file and dkim_selector".into(),
+            ));
+        }
         Ok(Config {
             listen,
             theme_dir: l.theme_dir.unwrap_or_else(|| data_dir.join("theme")),
@@ -394,6 +444,11 @@ impl Config {
             change_poll_ms,
             webhook_secret,
             deleted_member_comments,
+            bounce_address,
+            dkim_key_file,
+            dkim_selector,
+            dkim_domain: l.dkim_domain.filter(|s| !s.trim().is_empty()),
+            mail_domain_rate: l.mail_domain_rate.unwrap_or(0),
         })
     }
 

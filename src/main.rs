@@ -51,6 +51,9 @@ enum Command {
     /// Check comments against the guidelines; measure the check; train its model.
     #[command(subcommand)]
     Moderate(masthead::moderation::cli::ModerateCommand),
+    /// List newsletters, compose issues, send them.
+    #[command(subcommand)]
+    Newsletter(masthead::newsletters::cli::NewsletterCommand),
 }
 
 #[derive(Subcommand)]
@@ -181,11 +184,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = load_config(&cli.common, None)?;
             let db = open_database(&config).await?;
             let transport = masthead::mail::transport_for(&config)?;
-            println!("Delivering mail by {} until stopped.", transport.kind());
-            masthead::mail::worker::run(db.clone(), transport, system_clock(), shutdown_signal())
-                .await;
+            let state = AppState::new(config, db.clone(), system_clock())?;
+            let sender = masthead::newsletters::send::Sender::for_state(&state, transport.clone())?;
+            println!(
+                "Delivering mail and newsletters by {} until stopped.",
+                transport.kind()
+            );
+            masthead::mail::worker::run_with(
+                db.clone(),
+                transport,
+                system_clock(),
+                Default::default(),
+                Some(std::sync::Arc::new(sender)),
+                shutdown_signal(),
+            )
+            .await;
             db.close().await;
             Ok(())
+        }
+        Command::Newsletter(command) => {
+            let config = load_config(&cli.common, None)?;
+            let db = open_database(&config).await?;
+            let state = AppState::new(config, db.clone(), system_clock())?;
+            let result = masthead::newsletters::cli::run(&state, command).await;
+            db.close().await;
+            result
         }
         Command::User(UserCommand::Create { email, role, name }) => {
             user_create(&cli.common, &email, &role, &name).await
@@ -288,10 +311,13 @@ async fn serve(common: &Common, args: ServeArgs) -> anyhow::Result<()> {
     // One signal stops both the server and the mail worker.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut worker_stop = stop_rx.clone();
-    let worker = tokio::spawn(masthead::mail::worker::run(
+    let sender = masthead::newsletters::send::Sender::for_state(app.state(), transport.clone())?;
+    let worker = tokio::spawn(masthead::mail::worker::run_with(
         db.clone(),
         transport,
         clock,
+        Default::default(),
+        Some(std::sync::Arc::new(sender)),
         async move {
             let _ = worker_stop.wait_for(|s| *s).await;
         },

@@ -174,13 +174,76 @@ impl Transport {
     }
 }
 
+/// Why a message built elsewhere (a newsletter's) was not handed on, with
+/// what the sender needs to tell a refusal of this recipient from a server
+/// that cannot be reached.
+#[derive(Debug, thiserror::Error)]
+pub enum RawError {
+    /// The server refused this message for good (SMTP 5xx).
+    #[error("refused: {0}")]
+    Refused(String),
+    /// The server asked to try this message again later (SMTP 4xx).
+    #[error("deferred: {0}")]
+    Deferred(String),
+    /// The recipient's address has non-ASCII characters and the server does
+    /// not take them (no SMTPUTF8).
+    #[error(
+        "the address has characters outside ASCII and the mail server does not accept them (no SMTPUTF8)"
+    )]
+    NoSmtpUtf8,
+    /// No answer: the server is down, the connection broke, TLS failed, the
+    /// folder cannot be written. Nothing is known about this recipient.
+    #[error("the mail server cannot be reached: {0}")]
+    Unavailable(String),
+}
+
+impl Transport {
+    /// Hands on a message built and signed by the caller, with its own
+    /// envelope (a per-recipient return path). The drop folder names the
+    /// file `<name>.eml`.
+    pub async fn deliver_raw(
+        &self,
+        envelope: &lettre::address::Envelope,
+        bytes: &[u8],
+        name: &str,
+    ) -> Result<(), RawError> {
+        match self {
+            Transport::Smtp(smtp) => match smtp.send_raw(envelope, bytes).await {
+                Ok(_) => Ok(()),
+                Err(e) if e.is_permanent() => Err(RawError::Refused(e.to_string())),
+                Err(e) if e.is_transient() => Err(RawError::Deferred(e.to_string())),
+                Err(e) if e.to_string().contains("SMTPUTF8") => Err(RawError::NoSmtpUtf8),
+                Err(e) => Err(RawError::Unavailable(e.to_string())),
+            },
+            Transport::Drop(dir) => write_drop_named(dir, name, bytes)
+                .await
+                .map_err(|e| RawError::Unavailable(format!("{}: {e}", dir.display()))),
+            Transport::Memory(sent) => {
+                sent.lock()
+                    .map_err(|_| RawError::Unavailable("the memory transport is poisoned".into()))?
+                    .push(MemoryMail {
+                        outbox_id: 0,
+                        message_id: name.to_string(),
+                        to: envelope.to().iter().map(|a| a.to_string()).collect(),
+                        raw: String::from_utf8_lossy(bytes).into_owned(),
+                    });
+                Ok(())
+            }
+        }
+    }
+}
+
 /// Writes `<id>.eml` whole or not at all: a temporary file renamed into
 /// place, so a reader of the folder never sees half a message.
 async fn write_drop(dir: &Path, id: i64, bytes: &[u8]) -> std::io::Result<()> {
+    write_drop_named(dir, &id.to_string(), bytes).await
+}
+
+async fn write_drop_named(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     tokio::fs::create_dir_all(dir).await?;
-    let tmp = dir.join(format!(".{id}.eml.tmp"));
+    let tmp = dir.join(format!(".{name}.eml.tmp"));
     tokio::fs::write(&tmp, bytes).await?;
-    tokio::fs::rename(&tmp, dir.join(format!("{id}.eml"))).await
+    tokio::fs::rename(&tmp, dir.join(format!("{name}.eml"))).await
 }
 
 fn permanent(what: &str, e: impl std::fmt::Display) -> DeliveryError {

@@ -193,21 +193,33 @@ pub async fn deliver_due_with(
 /// progress is finished before stopping, so a shutdown leaves no lease
 /// behind. A database error is logged and tried again a little later.
 pub async fn run<F: Future>(db: Db, transport: Transport, clock: Arc<dyn Clock>, shutdown: F) {
-    run_with(db, transport, clock, WorkerOptions::default(), shutdown).await;
+    run_with(
+        db,
+        transport,
+        clock,
+        WorkerOptions::default(),
+        None,
+        shutdown,
+    )
+    .await;
 }
 
-/// [`run`] with other batch, lease and poll settings (tests poll faster).
+/// [`run`] with other batch, lease and poll settings (tests poll faster),
+/// and with newsletter issues to send in the bulk lane when `newsletters`
+/// is given: between two batches of issue recipients the outbox is asked
+/// again, so transactional mail overtakes a send in progress.
 pub async fn run_with<F: Future>(
     db: Db,
     transport: Transport,
     clock: Arc<dyn Clock>,
     options: WorkerOptions,
+    newsletters: Option<Arc<crate::newsletters::send::Sender>>,
     shutdown: F,
 ) {
     tracing::info!(transport = transport.kind(), "mail worker started");
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let pause = match deliver_batch(&db, &transport, &*clock, &options).await {
+        let mut pause = match deliver_batch(&db, &transport, &*clock, &options).await {
             Ok(report) if report.tried() > 0 => None,
             Ok(_) => Some(options.poll),
             Err(e) => {
@@ -215,6 +227,18 @@ pub async fn run_with<F: Future>(
                 Some(options.poll * 10)
             }
         };
+        if pause == Some(options.poll)
+            && let Some(sender) = &newsletters
+        {
+            match sender.step().await {
+                Ok(report) if report.busy() => pause = None,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "the newsletter sender failed a step");
+                    pause = Some(options.poll * 10);
+                }
+            }
+        }
         match pause {
             Some(pause) => {
                 tokio::select! {

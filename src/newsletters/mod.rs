@@ -1,4 +1,16 @@
 //! Newsletters: the lists staff define, subscriptions with their consent,
 //! the signed links in every mail, issues and their delivery.
+//!
+//! - [`tokens`]: the signed links (preferences, one-click unsubscribe,
+//!   confirmation, the per-recipient bounce address).
+//! - [`issues`]: issues, their states, the expansion of their recipients,
+//!   the claims and marks of the sender.
+//! - [`compose`]: the mail of an issue per kind of reader, obeying the one
+//!   access decision.
+//! - [`send`]: the sender, the bulk lane of the mail workers.
 
+pub mod cli;
+pub mod compose;
+pub mod issues;
+pub mod send;
 pub mod tokens;

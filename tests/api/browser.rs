@@ -83,6 +83,7 @@ async fn a_reader_meets_the_walls_registers_by_mail_and_saves_a_story_in_chromiu
             poll: Duration::from_millis(100),
             ..worker::WorkerOptions::default()
         },
+        None,
         async {
             let _ = stopped.await;
         },

@@ -575,6 +575,7 @@ async fn the_worker_loop_delivers_woken_mail_and_stops_on_shutdown() {
         transport,
         app.clock.clone(),
         options,
+        None,
         async {
             let _ = stopped.await;
         },

@@ -12,6 +12,7 @@ mod instances;
 mod limits;
 mod mail;
 mod meter;
+mod newsletter_send;
 mod pages;
 mod saved;
 mod seo;
