@@ -12,6 +12,7 @@ pub mod feeds;
 pub mod files;
 pub mod limits;
 pub mod moderation;
+pub mod newsletter_desk;
 pub mod pages;
 pub mod readers;
 pub mod saved;
@@ -142,6 +143,20 @@ pub fn router(state: AppState) -> Router {
         .route("/comments", axum::routing::post(comments::post))
         .route("/moderation", get(moderation::queue).post(moderation::act))
         .route("/moderation/log", get(moderation::log))
+        .route("/desk/newsletters", get(newsletter_desk::index))
+        .route(
+            "/desk/newsletters/{id}/new",
+            get(newsletter_desk::new_issue).post(newsletter_desk::create_issue),
+        )
+        .route(
+            "/desk/issues/{id}",
+            get(newsletter_desk::issue).post(newsletter_desk::act),
+        )
+        .route("/desk/issues/{id}/preview", get(newsletter_desk::preview))
+        .route(
+            "/desk/issues/{id}/progress.json",
+            get(newsletter_desk::progress),
+        )
         .route(
             "/moderation/member/{id}",
             get(moderation::member).post(moderation::member_act),

@@ -722,3 +722,168 @@ async fn a_sender_killed_three_times_misses_no_one_and_repeats_at_most_one_per_k
     let p = progress(&app, issue).await;
     assert_eq!((p.sent as usize, p.state.as_str()), (total, "sent"));
 }
+
+async fn editor<'a>(app: &'a TestApp, email: &str, role: &str) -> crate::accounts::Browser<'a> {
+    let mut b = crate::accounts::Browser::new(app);
+    crate::accounts::register_and_confirm(&mut b, email, "/").await;
+    let mut c = app.db.write().await.unwrap();
+    let m = members::by_email(c.ex(), &Email::parse(email).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    members::set_role(c.ex(), m.id, role).await.unwrap();
+    drop(c);
+    b
+}
+
+#[tokio::test]
+async fn an_editor_composes_previews_tests_and_sends_an_issue_once_from_the_desk() {
+    use crate::accounts::hidden;
+    let app = spawn_app().await;
+    let (free, walled) = two_stories(&app).await;
+    let nl = add_newsletter(&app, "briefing", "editorial").await;
+    for i in 0..3 {
+        add_subscriber(&app, nl, &format!("r{i}@example.com"), None).await;
+    }
+    // Members and moderators are turned away.
+    let mut reader = editor(&app, "reader@example.com", "member").await;
+    assert_eq!(reader.get("/desk/newsletters").await.status, 403);
+    let mut moderator = editor(&app, "mod@example.com", "moderator").await;
+    assert_eq!(moderator.get("/desk/newsletters").await.status, 403);
+
+    let mut b = editor(&app, "editor@example.com", "editor").await;
+    let list = b.get("/desk/newsletters").await;
+    assert_eq!(list.status, 200);
+    assert!(
+        list.body.contains("The briefing") && list.body.contains("3 recipients"),
+        "{}",
+        list.body
+    );
+    let form = b.get(&format!("/desk/newsletters/{nl}/new")).await;
+    assert!(form.body.contains("Inside the budget talks"));
+    let csrf = hidden(&form.body, "csrf");
+    let csrf = csrf.as_str();
+    // A subject with a line break is refused, and what was typed stays.
+    let bad = b
+        .post(
+            &format!("/desk/newsletters/{nl}/new"),
+            &[
+                ("csrf", csrf),
+                ("subject", "Hi\r\nBcc: x@example.com"),
+                ("intro", "Kept words."),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("line break") && bad.body.contains("Kept words."));
+    // Without the form's token nothing is saved.
+    let forged = b
+        .post(
+            &format!("/desk/newsletters/{nl}/new"),
+            &[("csrf", "x"), ("subject", "S")],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+
+    let saved = b
+        .post(
+            &format!("/desk/newsletters/{nl}/new"),
+            &[
+                ("csrf", csrf),
+                ("subject", "Tuesday's briefing"),
+                ("intro", "Good morning."),
+                ("stories", walled.to_string().as_str()),
+                ("stories", free.to_string().as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let page_url = saved.location.unwrap();
+    let issue: i64 = page_url
+        .trim_start_matches("/desk/issues/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let page = b.get(&page_url).await;
+    assert!(
+        page.body.contains("3 would receive it now"),
+        "{}",
+        page.body
+    );
+
+    // Previews: the member's stops at the cut, the subscriber's does not.
+    let member = b
+        .get(&format!("/desk/issues/{issue}/preview?as=member"))
+        .await;
+    assert_eq!(member.status, 200);
+    assert!(
+        member.body.contains("Inside the budget talks") && !member.body.contains(LINE_PAST_THE_CUT)
+    );
+    let subscriber = b
+        .get(&format!("/desk/issues/{issue}/preview?as=subscriber"))
+        .await;
+    assert!(subscriber.body.contains(LINE_PAST_THE_CUT));
+    let text = b
+        .get(&format!("/desk/issues/{issue}/preview?as=reader&part=text"))
+        .await;
+    assert!(
+        text.body.contains("Continue reading (for subscribers)"),
+        "{}",
+        text.body
+    );
+
+    // A test copy goes to the editor alone, marked as a test.
+    let t = b
+        .post(
+            &format!("/desk/issues/{issue}"),
+            &[("csrf", csrf), ("action", "test"), ("as", "member")],
+        )
+        .await;
+    assert_eq!(t.status, 303);
+    let (subject, _) = crate::accounts::last_mail(&app, "editor@example.com").await;
+    assert_eq!(subject, "[Test] Tuesday's briefing");
+
+    // Two clicks on "send now": one send.
+    let first = b
+        .post(
+            &format!("/desk/issues/{issue}"),
+            &[("csrf", csrf), ("action", "send")],
+        )
+        .await;
+    let second = b
+        .post(
+            &format!("/desk/issues/{issue}"),
+            &[("csrf", csrf), ("action", "send")],
+        )
+        .await;
+    assert!(first.location.unwrap().ends_with("done=sending"));
+    assert!(second.location.unwrap().ends_with("done=already_started"));
+    let (transport, sent) = Transport::memory();
+    send_all(&sender(&app, transport)).await;
+    assert_eq!(sent.lock().unwrap().len(), 3);
+    let progress = b.get(&format!("/desk/issues/{issue}/progress.json")).await;
+    let p: serde_json::Value = serde_json::from_str(&progress.body).unwrap();
+    assert_eq!(
+        (
+            p["state"].as_str(),
+            p["sent"].as_i64(),
+            p["waiting"].as_i64()
+        ),
+        (Some("sent"), Some(3), Some(0))
+    );
+    // A sent issue can no longer be changed.
+    let late = b
+        .post(
+            &format!("/desk/issues/{issue}"),
+            &[
+                ("csrf", csrf),
+                ("action", "save"),
+                ("subject", "Changed"),
+                ("intro", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(late.status, 422);
+}
