@@ -283,4 +283,58 @@ async fn text_past_the_cut_leaves_the_server_in_no_channel() {
     std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut html)
         .unwrap();
     assert!(!html.contains(LINE_PAST_THE_CUT));
+
+    // Newsletters: an issue carrying the story, sent to an address without
+    // an account and to a member without a subscription.
+    use crate::newsletter_send::{add_newsletter, add_subscriber};
+    let nl = add_newsletter(&app, "leak-check", "editorial").await;
+    add_subscriber(&app, nl, "reader@example.org", None).await;
+    let member = {
+        let mut c = app.db.write().await.unwrap();
+        masthead::db::members::insert(
+            c.ex(),
+            &masthead::domain::email::Email::parse("member@example.org").unwrap(),
+            "",
+            None,
+            "member",
+            app.now(),
+        )
+        .await
+        .unwrap()
+    };
+    add_subscriber(&app, nl, "member@example.org", member).await;
+    let issue = {
+        let mut d = masthead::newsletters::issues::Draft {
+            subject: "The week".into(),
+            intro: String::new(),
+            stories: vec![id],
+        };
+        d.check().unwrap();
+        let mut c = app.db.write().await.unwrap();
+        let issue = masthead::newsletters::issues::create(c.ex(), nl, &d, None, app.now())
+            .await
+            .unwrap();
+        masthead::newsletters::issues::start(c.ex(), issue, app.now())
+            .await
+            .unwrap();
+        issue
+    };
+    let (transport, sent) = masthead::mail::Transport::memory();
+    let sender = masthead::newsletters::send::Sender::for_state(&app.state, transport).unwrap();
+    while sender.step().await.unwrap().busy() {}
+    let sent = sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 2, "issue {issue} went to both");
+    for m in sent.iter() {
+        let flat = m.raw.replace("=\r\n", "");
+        assert!(flat.contains("A walled story"), "the story is in the mail");
+        assert!(
+            !flat.contains(LINE_PAST_THE_CUT),
+            "text past the cut in the mail to {:?}",
+            m.to
+        );
+    }
+    for path in [format!("/desk/issues/{issue}/preview?as=member")] {
+        // The desk's preview is for editors only.
+        assert_eq!(app.get_text(&path).await.0, 403, "{path}");
+    }
 }

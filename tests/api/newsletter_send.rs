@@ -887,3 +887,50 @@ async fn an_editor_composes_previews_tests_and_sends_an_issue_once_from_the_desk
         .await;
     assert_eq!(late.status, 422);
 }
+
+#[tokio::test]
+async fn bad_and_internationalised_addresses_fail_that_recipient_alone_with_a_clear_error() {
+    let app = spawn_app().await;
+    let (free, _) = two_stories(&app).await;
+    let nl = add_newsletter(&app, "briefing", "editorial").await;
+    add_subscriber(&app, nl, "good@example.com", None).await;
+    add_subscriber(&app, nl, "not an address", None).await;
+    add_subscriber(&app, nl, "josé@exämple.com", None).await;
+    let issue = compose(&app, nl, vec![free]).await;
+    start(&app, issue).await;
+    // aiosmtpd as started here does not offer SMTPUTF8.
+    let server = SmtpServer::start("aiosmtpd.handlers.Mailbox").await;
+    let t = Transport::smtp(
+        &url::Url::parse(&format!("smtp://127.0.0.1:{}?tls=none", server.port)).unwrap(),
+    )
+    .unwrap();
+    send_all(&sender(&app, t)).await;
+    let p = progress(&app, issue).await;
+    assert_eq!(
+        (p.sent, p.failed, p.waiting, p.state.as_str()),
+        (1, 2, 0, "sent")
+    );
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        email: String,
+        last_error: String,
+    }
+    let mut c = app.db.read().await.unwrap();
+    let rows = masthead::fetch_all!(
+        c.ex(),
+        Row,
+        "select email, last_error from issue_recipients where state = 'failed' order by email"
+    )
+    .unwrap();
+    assert!(
+        rows[0].email == "josé@exämple.com" && rows[0].last_error.contains("SMTPUTF8"),
+        "{}",
+        rows[0].last_error
+    );
+    assert!(
+        rows[1].last_error.contains("is not a mail address"),
+        "{}",
+        rows[1].last_error
+    );
+    assert_eq!(server.received().len(), 1);
+}
