@@ -934,3 +934,71 @@ async fn bad_and_internationalised_addresses_fail_that_recipient_alone_with_a_cl
     );
     assert_eq!(server.received().len(), 1);
 }
+
+#[tokio::test]
+async fn a_sign_in_link_overtakes_a_newsletter_being_sent() {
+    use masthead::mail::{Lane, OutgoingMail, worker};
+    let app = spawn_app().await;
+    let (free, _) = two_stories(&app).await;
+    let nl = add_newsletter(&app, "briefing", "editorial").await;
+    let total = 400;
+    for i in 0..total {
+        add_subscriber(&app, nl, &format!("r{i:03}@example.com"), None).await;
+    }
+    let issue = compose(&app, nl, vec![free]).await;
+    start(&app, issue).await;
+    let (transport, sent) = Transport::memory();
+    let mut s = sender(&app, transport.clone());
+    s.options.batch = 50;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(worker::run_with(
+        app.db.clone(),
+        transport,
+        app.clock.clone(),
+        worker::WorkerOptions {
+            poll: Duration::from_millis(20),
+            ..worker::WorkerOptions::default()
+        },
+        Some(std::sync::Arc::new(s)),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    while sent.lock().unwrap().len() < 60 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let before = sent.lock().unwrap().len();
+    {
+        let mut tx = app.db.begin().await.unwrap();
+        masthead::mail::enqueue(
+            tx.ex(),
+            &OutgoingMail::new(
+                Lane::Transactional,
+                "waiting@example.com",
+                ("Your sign-in link".into(), "Here it is.".into(), None),
+            ),
+            "The Herald <noreply@news.example>",
+            app.now(),
+            "news.example",
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    while progress(&app, issue).await.state != "sent" {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let _ = stop.send(());
+    worker.await.unwrap();
+    let sent = sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), total + 1);
+    let at = sent
+        .iter()
+        .position(|m| m.to == vec!["waiting@example.com".to_string()])
+        .unwrap();
+    assert!(
+        at <= before + 50,
+        "the sign-in link went out {} newsletter messages after it was queued; a batch is 50",
+        at - before
+    );
+}
