@@ -377,6 +377,14 @@ pub async fn verify(
         let site = state.current_site().await?;
         return link_expired(&state, &site, &visitor);
     };
+    // A new member is subscribed to the newsletters marked for registration
+    // once their address is confirmed: never before, never again.
+    if let Some(m) = members::by_id(tx.ex(), member_id).await?
+        && m.email_verified_at.is_none()
+        && let Ok(email) = Email::parse(&m.email)
+    {
+        crate::newsletters::subscriptions::welcome_member(&mut tx, member_id, &email, now).await?;
+    }
     members::mark_verified(tx.ex(), member_id, now).await?;
     let cookies = start_session(&state, &mut tx, member_id, &visitor, now).await?;
     tx.commit().await?;
