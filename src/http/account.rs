@@ -589,6 +589,7 @@ pub async fn overview(
         let mut conn = state.db.read().await?;
         members::reads_this_period(conn.ex(), member.id, &period).await?
     };
+    let (newsletters, consent) = super::newsletters::for_account(&state, &site, member).await?;
     let body = page(
         &state,
         &site,
@@ -596,6 +597,8 @@ pub async fn overview(
         "account/overview.html",
         context! {
             read, member_limit => site.access.limits.member,
+            newsletters => val(newsletters), consent => val(consent),
+            consent_words => crate::newsletters::subscriptions::OFFERS_CONSENT_WORDS,
             done => q.done.filter(|d| ["password", "password-reset", "email"].contains(&d.as_str())),
         },
     )?;
