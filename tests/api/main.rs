@@ -12,6 +12,7 @@ mod instances;
 mod limits;
 mod mail;
 mod meter;
+mod newsletters;
 mod pages;
 mod saved;
 mod seo;
