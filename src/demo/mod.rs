@@ -321,28 +321,7 @@ pub async fn seed(db: &Db, media_dir: &Path, now: Timestamp) -> anyhow::Result<S
     }
     settings::put(tx.ex(), "publication", &pubfile.publication).await?;
     settings::put(tx.ex(), "demo", &true).await?;
-    let mut newsletter_slugs = Vec::new();
-    for (i, n) in pubfile.newsletter.iter().enumerate() {
-        use crate::newsletters::subscriptions::{self as subs, Kind, NewNewsletter};
-        let kind = n.kind.as_deref().map_or(Some(Kind::Editorial), Kind::parse);
-        let kind = kind.ok_or_else(|| anyhow!("demo newsletter {}: unknown kind", n.slug))?;
-        let new = NewNewsletter {
-            slug: &n.slug,
-            name: &n.name,
-            description: &n.description,
-            from_name: "",
-            from_address: "",
-            reply_to: "",
-            schedule: &n.schedule,
-            kind,
-            subscribe_on_register: n.subscribe_on_register,
-            position: i as i64,
-        };
-        if subs::create(tx.ex(), &new, now_us).await?.is_some() {
-            newsletter_slugs.push(n.slug.clone());
-        }
-    }
-    settings::put(tx.ex(), "demo_newsletters", &newsletter_slugs).await?;
+    seed_newsletters(&mut tx, &pubfile, now_us).await?;
     let mut section_ids = HashMap::new();
     for (i, s) in pubfile.section.iter().enumerate() {
         let id = sections::insert(
@@ -511,6 +490,49 @@ pub async fn seed(db: &Db, media_dir: &Path, now: Timestamp) -> anyhow::Result<S
         stories: story_ids.len(),
         photos: stored.len(),
     })
+}
+
+/// The demo's newsletters (`[[newsletter]]` in `demo/publication.toml`),
+/// remembered in the `demo_newsletters` setting for [`remove`].
+async fn seed_newsletters(
+    tx: &mut crate::db::Tx,
+    pubfile: &PublicationFile,
+    now: i64,
+) -> anyhow::Result<()> {
+    use crate::newsletters::subscriptions::{self as subs, Kind, NewNewsletter};
+    let mut slugs = Vec::new();
+    for (i, n) in pubfile.newsletter.iter().enumerate() {
+        let kind = n.kind.as_deref().map_or(Some(Kind::Editorial), Kind::parse);
+        let kind = kind.ok_or_else(|| anyhow!("demo newsletter {}: unknown kind", n.slug))?;
+        let new = NewNewsletter {
+            slug: &n.slug,
+            name: &n.name,
+            description: &n.description,
+            from_name: "",
+            from_address: "",
+            reply_to: "",
+            schedule: &n.schedule,
+            kind,
+            subscribe_on_register: n.subscribe_on_register,
+            position: i as i64,
+        };
+        if subs::create(tx.ex(), &new, now).await?.is_some() {
+            slugs.push(n.slug.clone());
+        }
+    }
+    settings::put(tx.ex(), "demo_newsletters", &slugs).await?;
+    Ok(())
+}
+
+/// Adds only the demo's newsletters (what [`seed`] adds of them), so that
+/// tests need not draw the demo's photos.
+pub async fn seed_newsletters_only(db: &Db, now: Timestamp) -> anyhow::Result<()> {
+    let pubfile: PublicationFile = toml::from_str(PUBLICATION).context("demo/publication.toml")?;
+    let mut tx = db.begin().await?;
+    seed_newsletters(&mut tx, &pubfile, micros(now)).await?;
+    settings::bump_content_epoch(tx.ex()).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Whether the store has nothing in it yet (no section, no story).

@@ -740,3 +740,42 @@ async fn the_story_page_offers_the_chosen_newsletter_to_each_reader_as_they_are(
     let page = b.get(&url).await;
     assert!(page.body.contains("value=\"subscribe\""), "{}", page.body);
 }
+
+#[tokio::test]
+async fn the_demo_has_three_newsletters_and_takes_them_out_again() {
+    let app = spawn_app().await;
+    let media = app.state.config.media_dir();
+    // What `demo::seed` adds of newsletters (the rest draws photos for a minute).
+    masthead::demo::seed_newsletters_only(&app.db, now_ts(&app))
+        .await
+        .unwrap();
+    let listed = {
+        let mut c = app.db.read().await.unwrap();
+        subs::listed(c.ex()).await.unwrap()
+    };
+    let summary: Vec<(&str, &str, bool)> = listed
+        .iter()
+        .map(|n| (n.slug.as_str(), n.kind.as_str(), n.subscribe_on_register))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("morning-briefing", "editorial", true),
+            ("weekly-digest", "editorial", false),
+            ("offers", "offers", false)
+        ]
+    );
+    let (status, body) = app.get_text("/newsletters").await;
+    assert_eq!(status, 200);
+    for n in &listed {
+        assert!(
+            body.contains(&n.name) && body.contains(&n.schedule),
+            "{body}"
+        );
+    }
+    assert!(body.contains(OFFERS_CONSENT_WORDS));
+
+    masthead::demo::remove(&app.db, &media).await.unwrap();
+    let mut c = app.db.read().await.unwrap();
+    assert!(subs::listed(c.ex()).await.unwrap().is_empty());
+}
