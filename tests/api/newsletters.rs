@@ -17,7 +17,7 @@ use crate::helpers::*;
 const PASSWORD: &str = "monsoon-2026-rains";
 
 /// The demo's three newsletters: (morning briefing, weekly digest, offers).
-async fn add_newsletters(app: &TestApp) -> (i64, i64, i64) {
+pub async fn add_newsletters(app: &TestApp) -> (i64, i64, i64) {
     let mut tx = app.db.begin().await.unwrap();
     let mut ids = Vec::new();
     for (slug, name, kind, on_register) in [
