@@ -382,9 +382,8 @@ pub async fn change(
     }
     let mut tx = state.db.begin().await?;
     let s = subs::subscriber_for(tx.ex(), &email, None, now).await?;
-    if newsletter.is_offers() {
-        subs::grant_offers(tx.ex(), s.id, OFFERS_CONSENT_WORDS, source, now).await?;
-    }
+    // An offers consent is recorded when the address's owner confirms (the
+    // confirmation page shows the words again), not on a visitor's word.
     let done = subs::subscribe(tx.ex(), s.id, &newsletter, false, source, now).await?;
     let mailed = done == Subscribed::Pending
         && state
@@ -773,24 +772,27 @@ pub async fn confirm_page(
         Link::Broken => return bad_link(&state, &visitor, false).await,
     };
     let site = state.current_site().await?;
-    let pending: Vec<String> = {
+    let (list, rows) = {
         let mut conn = state.db.read().await?;
         let list = subs::listed(conn.ex()).await?;
         let rows = subs::subscriptions_of(conn.ex(), t.subscriber_id).await?;
-        list.iter()
-            .filter(|n| {
-                rows.iter()
-                    .any(|r| r.newsletter_id == n.id && r.state == "pending")
-            })
-            .map(|n| n.name.clone())
-            .collect()
+        (list, rows)
     };
+    let pending: Vec<&Newsletter> = list
+        .iter()
+        .filter(|n| {
+            rows.iter()
+                .any(|r| r.newsletter_id == n.id && r.state == "pending")
+        })
+        .collect();
+    let offers = pending.iter().any(|n| n.is_offers());
+    let pending: Vec<String> = pending.iter().map(|n| n.name.clone()).collect();
     let body = render(
         &state,
         &site,
         None,
         "newsletters/confirm.html",
-        context! { token, pending, done => false },
+        context! { token, pending, offers, done => false },
     )?;
     Ok(token_page(respond(StatusCode::OK, body, None)?))
 }

@@ -400,30 +400,47 @@ async fn offers_in_force(ex: Ex<'_>, subscriber_id: i64) -> Result<i64, sqlx::Er
 }
 
 /// Confirms a subscriber's pending subscriptions (the address proved to be
-/// theirs); answers the newsletters made active. Offers subscriptions
-/// activate only with a granted consent in force.
+/// theirs); answers the newsletters made active. A pending offers
+/// subscription was asked for with the consent box ticked, and the
+/// confirmation page shows the words again: the grant is recorded now, when
+/// the owner of the address agrees, not when the form was sent (anyone can
+/// type an address into a form).
 pub async fn confirm_pending(
     tx: &mut Tx,
     subscriber_id: i64,
     now: i64,
 ) -> Result<Vec<i64>, sqlx::Error> {
-    let consent = offers_consent(tx.ex(), subscriber_id)
-        .await?
-        .is_some_and(|c| c.granted);
     #[derive(sqlx::FromRow)]
     struct Row {
         newsletter_id: i64,
+    }
+    let offers = fetch_all!(
+        tx.ex(),
+        Row,
+        "select ns.newsletter_id from newsletter_subscriptions ns \
+           join newsletters n on n.id = ns.newsletter_id \
+         where ns.subscriber_id = $1 and ns.state = 'pending' and n.kind = 'offers'",
+        subscriber_id
+    )?;
+    if !offers.is_empty() {
+        insert_consent(
+            tx.ex(),
+            subscriber_id,
+            true,
+            OFFERS_CONSENT_WORDS,
+            "confirmation",
+            now,
+        )
+        .await?;
     }
     let rows = fetch_all!(
         tx.ex(),
         Row,
         "update newsletter_subscriptions set state = 'active', confirmed_at = $2, updated_at = $2 \
          where subscriber_id = $1 and state = 'pending' \
-           and ($3 or newsletter_id in (select id from newsletters where kind = 'editorial')) \
          returning newsletter_id",
         subscriber_id,
-        now,
-        consent
+        now
     )?;
     Ok(rows.into_iter().map(|r| r.newsletter_id).collect())
 }

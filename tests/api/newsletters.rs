@@ -779,3 +779,64 @@ async fn the_demo_has_three_newsletters_and_takes_them_out_again() {
     let mut c = app.db.read().await.unwrap();
     assert!(subs::listed(c.ex()).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_visitors_offers_consent_is_recorded_only_when_the_address_confirms_it() {
+    let app = spawn_app().await;
+    let (_, _, offers) = add_newsletters(&app).await;
+    let mut b = Browser::new(&app);
+    let page = b.get("/newsletters").await;
+    let csrf = hidden(&page.body, "csrf");
+    let mut form = vec![
+        ("csrf", csrf.as_str()),
+        ("newsletter", "offers"),
+        ("action", "subscribe"),
+        ("email", "ravi@example.com"),
+    ];
+    let r = b.post("/newsletters", &form).await;
+    assert_eq!(r.status, 400, "the box must be ticked");
+    assert_eq!(state_of(&app, "ravi@example.com", offers).await, None);
+    form.push(("consent", "yes"));
+    let r = b.post("/newsletters", &form).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        state_of(&app, "ravi@example.com", offers).await.as_deref(),
+        Some("pending")
+    );
+    let id = subscriber_id(&app, "ravi@example.com").await;
+    let consents = |app: &TestApp| {
+        let db = app.db.clone();
+        async move {
+            let mut c = db.read().await.unwrap();
+            subs::consents_of(c.ex(), id).await.unwrap()
+        }
+    };
+    assert!(
+        consents(&app).await.is_empty(),
+        "nothing on a visitor's word"
+    );
+
+    let link = link_in(&last_mail(&app, "ravi@example.com").await.1);
+    let (_, page) = app.get_text(&link).await;
+    assert!(
+        page.contains(OFFERS_CONSENT_WORDS),
+        "the words again: {page}"
+    );
+    app.clock.advance(SignedDuration::from_mins(30));
+    assert_eq!(post_bare(&app, &link, "").await.status(), 200);
+    assert_eq!(
+        state_of(&app, "ravi@example.com", offers).await.as_deref(),
+        Some("active")
+    );
+    let history = consents(&app).await;
+    assert_eq!(history.len(), 1);
+    assert!(history[0].granted);
+    assert_eq!(
+        (
+            history[0].words.as_str(),
+            history[0].source.as_str(),
+            history[0].created_at
+        ),
+        (OFFERS_CONSENT_WORDS, "confirmation", app.now())
+    );
+}
