@@ -63,6 +63,40 @@ document.addEventListener("submit", async (event) => {
   }
 });
 
+// Newsletter buttons, the same way: the button turns over in place
+// (subscribed or not); an offers box that must be ticked stays with the form.
+document.addEventListener("submit", async (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-newsletter")) return;
+  if (form.dataset.plain || !form.querySelector('input[name="csrf"]')) return;
+  const button = event.submitter || form.querySelector("button");
+  if (!button || form.querySelector('input[name="consent"]')) return;
+  event.preventDefault();
+  const body = new URLSearchParams(new FormData(form, button));
+  button.disabled = true;
+  try {
+    const res = await fetch(form.getAttribute("action"), {
+      method: "POST",
+      body,
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    });
+    if (!res.ok) throw new Error(String(res.status));
+    const { state } = await res.json();
+    const on = state === "active";
+    if (state === "pending") throw new Error("pending");
+    button.value = on ? "unsubscribe" : "subscribe";
+    button.textContent = on ? "Subscribed" : "Subscribe";
+    button.classList.toggle("is-subscribed", on);
+    button.setAttribute("aria-pressed", String(on));
+    button.disabled = false;
+  } catch {
+    button.disabled = false;
+    form.dataset.plain = "1";
+    form.requestSubmit(button);
+  }
+});
+
 // Forms that undo something ask first.
 document.addEventListener("submit", (event) => {
   const form = event.target;

@@ -731,6 +731,8 @@ pub async fn delete_member(
     ] {
         execute!(tx.ex(), sql, member_id)?;
     }
+    crate::newsletters::subscriptions::delete_member_subscriber(tx, member_id, &member.email)
+        .await?;
     execute!(
         tx.ex(),
         "delete from mail_outbox where lower(to_address) = $1",

@@ -35,6 +35,23 @@ struct PublicationFile {
     section: Vec<SectionDef>,
     topic: Vec<TopicDef>,
     author: Vec<AuthorDef>,
+    #[serde(default)]
+    newsletter: Vec<NewsletterDef>,
+}
+
+/// A demo newsletter; which ones the demo made is kept in the
+/// `demo_newsletters` setting (the table has no demo mark), so that
+/// `demo --remove` takes them out.
+#[derive(Deserialize)]
+struct NewsletterDef {
+    slug: String,
+    name: String,
+    description: String,
+    schedule: String,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    subscribe_on_register: bool,
 }
 
 #[derive(Deserialize)]
@@ -304,6 +321,7 @@ pub async fn seed(db: &Db, media_dir: &Path, now: Timestamp) -> anyhow::Result<S
     }
     settings::put(tx.ex(), "publication", &pubfile.publication).await?;
     settings::put(tx.ex(), "demo", &true).await?;
+    seed_newsletters(&mut tx, &pubfile, now_us).await?;
     let mut section_ids = HashMap::new();
     for (i, s) in pubfile.section.iter().enumerate() {
         let id = sections::insert(
@@ -474,6 +492,49 @@ pub async fn seed(db: &Db, media_dir: &Path, now: Timestamp) -> anyhow::Result<S
     })
 }
 
+/// The demo's newsletters (`[[newsletter]]` in `demo/publication.toml`),
+/// remembered in the `demo_newsletters` setting for [`remove`].
+async fn seed_newsletters(
+    tx: &mut crate::db::Tx,
+    pubfile: &PublicationFile,
+    now: i64,
+) -> anyhow::Result<()> {
+    use crate::newsletters::subscriptions::{self as subs, Kind, NewNewsletter};
+    let mut slugs = Vec::new();
+    for (i, n) in pubfile.newsletter.iter().enumerate() {
+        let kind = n.kind.as_deref().map_or(Some(Kind::Editorial), Kind::parse);
+        let kind = kind.ok_or_else(|| anyhow!("demo newsletter {}: unknown kind", n.slug))?;
+        let new = NewNewsletter {
+            slug: &n.slug,
+            name: &n.name,
+            description: &n.description,
+            from_name: "",
+            from_address: "",
+            reply_to: "",
+            schedule: &n.schedule,
+            kind,
+            subscribe_on_register: n.subscribe_on_register,
+            position: i as i64,
+        };
+        if subs::create(tx.ex(), &new, now).await?.is_some() {
+            slugs.push(n.slug.clone());
+        }
+    }
+    settings::put(tx.ex(), "demo_newsletters", &slugs).await?;
+    Ok(())
+}
+
+/// Adds only the demo's newsletters (what [`seed`] adds of them), so that
+/// tests need not draw the demo's photos.
+pub async fn seed_newsletters_only(db: &Db, now: Timestamp) -> anyhow::Result<()> {
+    let pubfile: PublicationFile = toml::from_str(PUBLICATION).context("demo/publication.toml")?;
+    let mut tx = db.begin().await?;
+    seed_newsletters(&mut tx, &pubfile, micros(now)).await?;
+    settings::bump_content_epoch(tx.ex()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Whether the store has nothing in it yet (no section, no story).
 pub async fn store_is_empty(ex: Ex<'_>) -> Result<bool, sqlx::Error> {
     #[derive(sqlx::FromRow)]
@@ -524,6 +585,23 @@ pub async fn remove(db: &Db, media_dir: &Path) -> anyhow::Result<u64> {
         tx.ex(),
         "delete from media where is_demo = true and id not in (select lead_media_id from stories where lead_media_id is not null)"
     )?;
+    // The demo's newsletters, with whatever was subscribed to them.
+    let newsletters: Vec<String> = settings::get(tx.ex(), "demo_newsletters")
+        .await?
+        .unwrap_or_default();
+    for slug in &newsletters {
+        crate::execute!(
+            tx.ex(),
+            "delete from newsletter_subscriptions where newsletter_id in \
+               (select id from newsletters where slug = $1)",
+            slug
+        )?;
+        crate::execute!(tx.ex(), "delete from newsletters where slug = $1", slug)?;
+    }
+    crate::execute!(
+        tx.ex(),
+        "delete from settings where key = 'demo_newsletters'"
+    )?;
     let was_demo: Option<bool> = settings::get(tx.ex(), "demo").await?;
     if was_demo == Some(true) {
         crate::execute!(
@@ -556,6 +634,17 @@ mod tests {
         let p: PublicationFile = toml::from_str(PUBLICATION).unwrap();
         assert!(p.section.len() >= 6);
         assert_eq!(p.topic.len(), 10);
+        assert_eq!(
+            p.newsletter
+                .iter()
+                .map(|n| (n.slug.as_str(), n.kind.as_deref(), n.subscribe_on_register))
+                .collect::<Vec<_>>(),
+            [
+                ("morning-briefing", None, true),
+                ("weekly-digest", None, false),
+                ("offers", Some("offers"), false)
+            ]
+        );
         assert_eq!(p.author.iter().filter(|a| a.kind == "agency").count(), 2);
         let mut all = Vec::new();
         for t in STORIES {

@@ -377,6 +377,14 @@ pub async fn verify(
         let site = state.current_site().await?;
         return link_expired(&state, &site, &visitor);
     };
+    // A new member is subscribed to the newsletters marked for registration
+    // once their address is confirmed: never before, never again.
+    if let Some(m) = members::by_id(tx.ex(), member_id).await?
+        && m.email_verified_at.is_none()
+        && let Ok(email) = Email::parse(&m.email)
+    {
+        crate::newsletters::subscriptions::welcome_member(&mut tx, member_id, &email, now).await?;
+    }
     members::mark_verified(tx.ex(), member_id, now).await?;
     let cookies = start_session(&state, &mut tx, member_id, &visitor, now).await?;
     tx.commit().await?;
@@ -581,6 +589,7 @@ pub async fn overview(
         let mut conn = state.db.read().await?;
         members::reads_this_period(conn.ex(), member.id, &period).await?
     };
+    let (newsletters, consent) = super::newsletters::for_account(&state, &site, member).await?;
     let body = page(
         &state,
         &site,
@@ -588,6 +597,8 @@ pub async fn overview(
         "account/overview.html",
         context! {
             read, member_limit => site.access.limits.member,
+            newsletters => val(newsletters), consent => val(consent),
+            consent_words => crate::newsletters::subscriptions::OFFERS_CONSENT_WORDS,
             done => q.done.filter(|d| ["password", "password-reset", "email"].contains(&d.as_str())),
         },
     )?;

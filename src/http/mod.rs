@@ -13,6 +13,7 @@ pub mod files;
 pub mod limits;
 pub mod moderation;
 pub mod newsletter_desk;
+pub mod newsletters;
 pub mod pages;
 pub mod readers;
 pub mod saved;
@@ -53,6 +54,7 @@ pub const RESERVED_PATHS: &[&str] = &[
     "comments",
     "moderation",
     "newsletters",
+    "email",
     "search",
     "healthz",
     "feed.xml",
@@ -139,6 +141,26 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/account/comments",
             get(comments::mine).post(comments::mine_settings),
+        )
+        .route(
+            "/newsletters",
+            get(newsletters::list).post(newsletters::change),
+        )
+        .route(
+            "/email/preferences",
+            axum::routing::post(newsletters::fresh_link),
+        )
+        .route(
+            "/email/preferences/{token}",
+            get(newsletters::preferences).post(newsletters::preferences_change),
+        )
+        .route(
+            "/email/unsubscribe/{token}",
+            get(newsletters::unsubscribe_page).post(newsletters::unsubscribe),
+        )
+        .route(
+            "/email/confirm/{token}",
+            get(newsletters::confirm_page).post(newsletters::confirm),
         )
         .route("/comments", axum::routing::post(comments::post))
         .route("/moderation", get(moderation::queue).post(moderation::act))

@@ -81,7 +81,7 @@ pub async fn index(State(state): State<AppState>, visitor: Visitor) -> AppResult
     let site = state.current_site().await?;
     let mut c = state.db.read().await?;
     let mut rows = Vec::new();
-    for n in issues::newsletters(c.ex()).await? {
+    for n in crate::newsletters::subscriptions::listed(c.ex()).await? {
         let audience = issues::audience(c.ex(), n.id).await?;
         let mut list = Vec::new();
         for i in issues::of_newsletter(c.ex(), n.id, 5).await? {
@@ -205,7 +205,7 @@ async fn render_issue_page(
 
 async fn newsletter_or_404(state: &AppState, id: i64) -> AppResult<issues::Newsletter> {
     let mut c = state.db.read().await?;
-    issues::newsletter(c.ex(), id)
+    crate::newsletters::subscriptions::by_id(c.ex(), id)
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -213,7 +213,7 @@ async fn newsletter_or_404(state: &AppState, id: i64) -> AppResult<issues::Newsl
 async fn issue_or_404(state: &AppState, id: i64) -> AppResult<(Issue, issues::Newsletter)> {
     let mut c = state.db.read().await?;
     let issue = issues::find(c.ex(), id).await?.ok_or(AppError::NotFound)?;
-    let n = issues::newsletter(c.ex(), issue.newsletter_id)
+    let n = crate::newsletters::subscriptions::by_id(c.ex(), issue.newsletter_id)
         .await?
         .ok_or(AppError::NotFound)?;
     Ok((issue, n))

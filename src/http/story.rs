@@ -56,13 +56,34 @@ pub struct Fragment {
     /// A member's save button, not saved and saved, with [`CSRF_MARK`]
     /// where the member's CSRF token goes.
     pub member_save: [String; 2],
+    /// The newsletter box, if the publication chose a newsletter for it.
+    pub newsletter: Option<NewsletterBox>,
+}
+
+/// The box under a story that offers one newsletter ([`NewsletterSettings`]).
+///
+/// [`NewsletterSettings`]: super::newsletters::NewsletterSettings
+pub struct NewsletterBox {
+    pub newsletter_id: i64,
+    /// As an anonymous reader sees it: an address field.
+    pub anonymous: String,
+    /// A member's button, not subscribed and subscribed, with [`CSRF_MARK`]
+    /// where the member's CSRF token goes.
+    pub member: [String; 2],
 }
 
 /// Stands for a member's CSRF token in parts rendered once for every member.
 const CSRF_MARK: &str = "\u{1}csrf\u{1}";
 
 /// The per-reader parts of a story page, in page order.
-pub const SLOTS: &[&str] = &["account", "save", "notice", "wall", "comments"];
+pub const SLOTS: &[&str] = &[
+    "account",
+    "save",
+    "notice",
+    "wall",
+    "newsletter",
+    "comments",
+];
 
 /// What is known of one story at one content epoch: where it lives (its
 /// head) and, once rendered, its page.
@@ -426,7 +447,30 @@ async fn serve_to_reader(
         }
         _ => &fragment.anonymous_save,
     };
-    let fill = [account, save, notice.as_str(), wall.as_str(), comments];
+    // The newsletter box: a member's state costs one indexed lookup.
+    let member_box;
+    let newsletter: &str = match (&fragment.newsletter, member) {
+        (None, _) => "",
+        (Some(b), None) => &b.anonymous,
+        (Some(b), Some(m)) => {
+            let subscribed = {
+                let mut conn = state.db.read().await?;
+                crate::newsletters::subscriptions::member_state(conn.ex(), m.id, b.newsletter_id)
+                    .await?
+                    .is_some_and(|s| s == "active")
+            };
+            member_box = b.member[usize::from(subscribed)].replace(CSRF_MARK, &m.csrf_token);
+            &member_box
+        }
+    };
+    let fill = [
+        account,
+        save,
+        notice.as_str(),
+        wall.as_str(),
+        newsletter,
+        comments,
+    ];
     let mut res = if req.gzip {
         let mut r = page.gzip(&fill).into_response();
         r.headers_mut()
@@ -695,6 +739,7 @@ async fn render(
         .map_err(internal)
     };
     let member_save = [save_for(false)?, save_for(true)?];
+    let newsletter = newsletter_box(state, ex, &path).await?;
     Ok(Some(Fragment {
         version: story.version,
         epoch,
@@ -706,6 +751,59 @@ async fn render(
         anonymous_account,
         anonymous_save,
         member_save,
+        newsletter,
+    }))
+}
+
+/// Renders the newsletter box for a story at `path`, if the setting names a
+/// newsletter that readers can subscribe to.
+async fn newsletter_box(
+    state: &AppState,
+    mut ex: Ex<'_>,
+    path: &str,
+) -> AppResult<Option<NewsletterBox>> {
+    use crate::newsletters::subscriptions::{self as subs, OFFERS_CONSENT_WORDS};
+    let chosen: super::newsletters::NewsletterSettings =
+        crate::db::settings::get(reborrow(&mut ex), "newsletters")
+            .await?
+            .unwrap_or_default();
+    if chosen.story_box.is_empty() {
+        return Ok(None);
+    }
+    let Some(n) = subs::by_slug(ex, &chosen.story_box)
+        .await?
+        .filter(|n| n.archived_at.is_none())
+    else {
+        return Ok(None);
+    };
+    let r = &state.renderer;
+    let internal = |e: minijinja::Error| AppError::Internal(e.into());
+    let view = |state: &str| {
+        context! {
+            slug => n.slug.clone(), name => n.name.clone(), description => n.description.clone(),
+            schedule => n.schedule.clone(), offers => n.is_offers(), state,
+        }
+    };
+    let anonymous = r
+        .render(
+            "newsletters/story_box.html",
+            context! { n => view("none"), consent_words => OFFERS_CONSENT_WORDS },
+        )
+        .map_err(internal)?;
+    let member_for = |state: &str| {
+        r.render(
+            "newsletters/story_box.html",
+            context! {
+                n => view(state), csrf => CSRF_MARK, next => path,
+                consent_words => OFFERS_CONSENT_WORDS,
+            },
+        )
+        .map_err(internal)
+    };
+    Ok(Some(NewsletterBox {
+        newsletter_id: n.id,
+        anonymous,
+        member: [member_for("none")?, member_for("active")?],
     }))
 }
 

@@ -71,7 +71,7 @@ pub async fn run(state: &AppState, command: NewsletterCommand) -> anyhow::Result
     match command {
         NewsletterCommand::List => {
             let mut c = state.db.read().await?;
-            for n in issues::newsletters(c.ex()).await? {
+            for n in crate::newsletters::subscriptions::listed(c.ex()).await? {
                 let audience = issues::audience(c.ex(), n.id).await?;
                 println!(
                     "{:<24} {:>9} recipients  {} ({})",
@@ -82,7 +82,7 @@ pub async fn run(state: &AppState, command: NewsletterCommand) -> anyhow::Result
         }
         NewsletterCommand::Issues { newsletter } => {
             let mut c = state.db.read().await?;
-            let n = issues::newsletter_by_slug(c.ex(), &newsletter)
+            let n = crate::newsletters::subscriptions::by_slug(c.ex(), &newsletter)
                 .await?
                 .with_context(|| format!("there is no newsletter {newsletter:?}"))?;
             for i in issues::of_newsletter(c.ex(), n.id, 20).await? {
@@ -102,7 +102,7 @@ pub async fn run(state: &AppState, command: NewsletterCommand) -> anyhow::Result
             top,
         } => {
             let mut tx = state.db.begin().await?;
-            let n = issues::newsletter_by_slug(tx.ex(), &newsletter)
+            let n = crate::newsletters::subscriptions::by_slug(tx.ex(), &newsletter)
                 .await?
                 .with_context(|| format!("there is no newsletter {newsletter:?}"))?;
             if let Some(top) = top {

@@ -268,7 +268,7 @@ pub async fn preview(
     let Some(issue) = super::issues::find(c.ex(), issue_id).await? else {
         return Ok(None);
     };
-    let Some(newsletter) = super::issues::newsletter(c.ex(), issue.newsletter_id).await? else {
+    let Some(newsletter) = super::subscriptions::by_id(c.ex(), issue.newsletter_id).await? else {
         return Ok(None);
     };
     let site = state.current_site().await?;

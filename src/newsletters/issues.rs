@@ -15,56 +15,7 @@ use crate::db::stories::reborrow;
 use crate::db::{Backend, Db, Ex};
 use crate::{execute, fetch_all, fetch_optional};
 
-/// A newsletter as the sender and the desk need it.
-#[derive(Clone, Debug, sqlx::FromRow, serde::Serialize)]
-pub struct Newsletter {
-    pub id: i64,
-    pub slug: String,
-    pub name: String,
-    pub description: String,
-    pub from_name: String,
-    pub from_address: String,
-    pub reply_to: String,
-    pub schedule: String,
-    pub kind: String,
-}
-
-const NEWSLETTER_COLUMNS: &str =
-    "id, slug, name, description, from_name, from_address, reply_to, schedule, kind";
-
-/// The newsletters that are not archived, in their order.
-pub async fn newsletters(ex: Ex<'_>) -> Result<Vec<Newsletter>, sqlx::Error> {
-    fetch_all!(
-        ex,
-        Newsletter,
-        sqlx::AssertSqlSafe(format!(
-            "select {NEWSLETTER_COLUMNS} from newsletters where archived_at is null \
-             order by position, id"
-        ))
-    )
-}
-
-pub async fn newsletter(ex: Ex<'_>, id: i64) -> Result<Option<Newsletter>, sqlx::Error> {
-    fetch_optional!(
-        ex,
-        Newsletter,
-        sqlx::AssertSqlSafe(format!(
-            "select {NEWSLETTER_COLUMNS} from newsletters where id = $1"
-        )),
-        id
-    )
-}
-
-pub async fn newsletter_by_slug(ex: Ex<'_>, slug: &str) -> Result<Option<Newsletter>, sqlx::Error> {
-    fetch_optional!(
-        ex,
-        Newsletter,
-        sqlx::AssertSqlSafe(format!(
-            "select {NEWSLETTER_COLUMNS} from newsletters where slug = $1"
-        )),
-        slug
-    )
-}
+pub use super::subscriptions::Newsletter;
 
 /// An issue as stored.
 #[derive(Clone, Debug, sqlx::FromRow, serde::Serialize)]

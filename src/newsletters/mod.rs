@@ -8,9 +8,14 @@
 //! - [`compose`]: the mail of an issue per kind of reader, obeying the one
 //!   access decision.
 //! - [`send`]: the sender, the bulk lane of the mail workers.
+//! - [`subscriptions`]: newsletters, subscribers, subscriptions and the
+//!   consent to offers, as readers and staff change them.
+//! - [`links`]: the addresses of the signed links, built from `public_url`.
 
 pub mod cli;
 pub mod compose;
 pub mod issues;
+pub mod links;
 pub mod send;
+pub mod subscriptions;
 pub mod tokens;

@@ -30,6 +30,7 @@ use lettre::message::{Mailbox, MultiPart};
 
 use super::compose::{self, IssueContext, Rendered};
 use super::issues::{self, Mark, Newsletter, Recipient};
+use super::links;
 use super::tokens::{self, Purpose};
 use crate::clock::{Clock, micros};
 use crate::config::Config;
@@ -375,7 +376,9 @@ impl Sender {
         let Some(issue) = issues::find(c.ex(), issue_id).await? else {
             return Ok(None);
         };
-        let Some(newsletter) = issues::newsletter(c.ex(), issue.newsletter_id).await? else {
+        let Some(newsletter) =
+            crate::newsletters::subscriptions::by_id(c.ex(), issue.newsletter_id).await?
+        else {
             return Ok(None);
         };
         let epoch = crate::db::settings::content_epoch(c.ex()).await?;
@@ -470,8 +473,10 @@ impl Sender {
             Some(nl),
             now,
         );
-        let preferences = self.config.absolute(&format!("/email/preferences/{token}"));
-        let unsubscribe = self.config.absolute(&format!("/email/unsubscribe/{token}"));
+        let preferences =
+            links::preferences_url(&self.config, &self.keys, r.subscriber_id, Some(nl), now);
+        let unsubscribe =
+            links::unsubscribe_url(&self.config, &self.keys, r.subscriber_id, nl, now);
         let rendered = match reader {
             Reader::Subscriber | Reader::Staff => &mail.subscriber,
             Reader::Member => &mail.member,

@@ -168,3 +168,66 @@ async fn comments_are_held_to_the_guidelines_and_moderated_in_chromium() {
     assert!(out.contains("ok: comments"), "{out}");
     assert!(std::path::Path::new(&format!("{}/comments-queue.png", screenshot_dir())).exists());
 }
+
+#[tokio::test]
+async fn newsletters_turn_over_with_one_click_and_the_preference_page_works_in_chromium() {
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let story = story_url(&app, f.linked).await;
+    let (morning, _, _) = crate::newsletters::add_newsletters(&app).await;
+    let password = "monsoon-2026-rains";
+    let email = "reader@example.org";
+    member_with_password(&app, email, "Priya Nair", "member", password).await;
+    let subscriber = {
+        let parsed = masthead::domain::email::Email::parse(email).unwrap();
+        let mut tx = app.db.begin().await.unwrap();
+        let id = masthead::db::members::by_email(tx.ex(), &parsed)
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        masthead::newsletters::subscriptions::welcome_member(&mut tx, id, &parsed, app.now())
+            .await
+            .unwrap();
+        let s = masthead::newsletters::subscriptions::subscriber_of_member(tx.ex(), id)
+            .await
+            .unwrap()
+            .unwrap();
+        tx.commit().await.unwrap();
+        s.id
+    };
+    let url = masthead::newsletters::links::preferences_url(
+        &app.state.config,
+        &app.state.keys,
+        subscriber,
+        Some(morning),
+        app.now(),
+    );
+    let path = url.trim_start_matches("https://news.example");
+    let shots = [
+        "newsletters-anonymous.png",
+        "newsletters-member.png",
+        "newsletters-preferences.png",
+        "newsletters-story-box.png",
+    ];
+    for shot in shots {
+        let _ = std::fs::remove_file(format!("{}/{shot}", screenshot_dir()));
+    }
+    let out = run_browser_script(&app, "newsletters.mjs", &[path, email, password, &story]).await;
+    for step in [
+        "ok: visitor sees the newsletters",
+        "ok: story box leads to the sign-up",
+        "ok: member subscribed in place",
+        "ok: member unsubscribed with JavaScript off",
+        "ok: preference page changes without signing in",
+        "ok: newsletters",
+    ] {
+        assert!(out.contains(step), "missing {step:?} in\n{out}");
+    }
+    for shot in shots {
+        assert!(
+            std::path::Path::new(&format!("{}/{shot}", screenshot_dir())).exists(),
+            "{shot}"
+        );
+    }
+}

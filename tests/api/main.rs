@@ -13,6 +13,7 @@ mod limits;
 mod mail;
 mod meter;
 mod newsletter_send;
+mod newsletters;
 mod pages;
 mod saved;
 mod seo;

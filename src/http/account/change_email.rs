@@ -236,6 +236,7 @@ pub async fn confirm(
             "Another account has this address now, so yours was not changed.".into(),
         ));
     }
+    crate::newsletters::subscriptions::member_address_changed(&mut tx, member.id, &new).await?;
     // Links sent to the old address (a password reset ...) must not work now.
     members::retire_tokens(tx.ex(), member.id, None, now).await?;
     let ctx = context! {

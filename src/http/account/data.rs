@@ -36,6 +36,7 @@ pub async fn download(State(state): State<AppState>, visitor: Visitor) -> AppRes
     let entitlements = members::entitlements_of(conn.ex(), member.id).await?;
     let comments = crate::db::comments::history(conn.ex(), member.id, i64::MAX).await?;
     let commenter = crate::db::comments::commenter(conn.ex(), member.id).await?;
+    let newsletters = newsletter_data(conn.ex(), member.id, time).await?;
     drop(conn);
     let url =
         |section: &str, slug: &str, id: i64| state.config.absolute(&story_path(section, slug, id));
@@ -92,6 +93,7 @@ pub async fn download(State(state): State<AppState>, visitor: Visitor) -> AppRes
             "reply_mail": commenter.as_ref().is_some_and(|c| c.reply_mail),
             "banned_until": commenter.as_ref().and_then(|c| c.banned_until).map(time),
         },
+        "newsletters": newsletters,
         "entitlements": entitlements.iter().map(|e| json!({
             "source": e.source,
             "starts_at": time(e.starts_at),
@@ -115,4 +117,42 @@ pub async fn download(State(state): State<AppState>, visitor: Visitor) -> AppRes
             .map_err(|e| AppError::Internal(e.into()))?,
     );
     Ok(res)
+}
+
+/// The member's newsletter subscriptions and their consent history.
+async fn newsletter_data(
+    mut ex: crate::db::Ex<'_>,
+    member_id: i64,
+    time: fn(i64) -> String,
+) -> Result<serde_json::Value, sqlx::Error> {
+    use crate::db::stories::reborrow;
+    use crate::newsletters::subscriptions as subs;
+    let Some(s) = subs::subscriber_of_member(reborrow(&mut ex), member_id).await? else {
+        return Ok(json!({ "subscriptions": [], "consents": [] }));
+    };
+    let names: std::collections::HashMap<i64, String> = subs::listed(reborrow(&mut ex))
+        .await?
+        .into_iter()
+        .map(|n| (n.id, n.name))
+        .collect();
+    let rows = subs::subscriptions_of(reborrow(&mut ex), s.id).await?;
+    let consents = subs::consents_of(ex, s.id).await?;
+    Ok(json!({
+        "address": s.email,
+        "subscriptions": rows.iter().map(|r| json!({
+            "newsletter": names.get(&r.newsletter_id),
+            "state": r.state,
+            "source": r.source,
+            "asked_at": time(r.created_at),
+            "confirmed_at": r.confirmed_at.map(time),
+            "unsubscribed_at": r.unsubscribed_at.map(time),
+        })).collect::<Vec<_>>(),
+        "consents": consents.iter().map(|c| json!({
+            "purpose": c.purpose,
+            "granted": c.granted,
+            "words": c.words,
+            "source": c.source,
+            "at": time(c.created_at),
+        })).collect::<Vec<_>>(),
+    }))
 }
