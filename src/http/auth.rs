@@ -157,6 +157,8 @@ pub struct ReaderView {
     pub verified: bool,
     pub subscriber: bool,
     pub staff: bool,
+    /// Editors and admins: the newsletter desk.
+    pub editor: bool,
 }
 
 impl Visitor {
@@ -178,6 +180,7 @@ pub fn member_view(m: &SessionMember) -> ReaderView {
         verified: m.email_verified_at.is_some(),
         subscriber: m.subscribed_until.is_some(),
         staff: m.role != "member",
+        editor: matches!(m.role.as_str(), "editor" | "admin"),
     }
 }
 

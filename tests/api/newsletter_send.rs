@@ -752,6 +752,15 @@ async fn an_editor_composes_previews_tests_and_sends_an_issue_once_from_the_desk
     assert_eq!(moderator.get("/desk/newsletters").await.status, 403);
 
     let mut b = editor(&app, "editor@example.com", "editor").await;
+    // Editors find the desk from the page header; members do not see it.
+    assert!(b.get("/").await.body.contains("href=\"/desk/newsletters\""));
+    assert!(
+        !reader
+            .get("/")
+            .await
+            .body
+            .contains("href=\"/desk/newsletters\"")
+    );
     let list = b.get("/desk/newsletters").await;
     assert_eq!(list.status, 200);
     assert!(
