@@ -269,23 +269,20 @@ struct StateRow {
     state: String,
 }
 
-/// The state of a member's subscription to one newsletter (`None`: never
-/// subscribed, or no subscriber row): one indexed lookup, for the story page.
-pub async fn member_state(
-    ex: Ex<'_>,
-    member_id: i64,
-    newsletter_id: i64,
-) -> Result<Option<String>, sqlx::Error> {
-    Ok(fetch_optional!(
+/// The newsletters a member receives (active subscriptions), for the
+/// member cache the story page reads.
+pub async fn active_of_member(ex: Ex<'_>, member_id: i64) -> Result<Vec<i64>, sqlx::Error> {
+    Ok(fetch_all!(
         ex,
-        StateRow,
-        "select ns.state from subscribers s join newsletter_subscriptions ns \
-           on ns.subscriber_id = s.id and ns.newsletter_id = $2 \
-         where s.member_id = $1",
-        member_id,
-        newsletter_id
+        IdRow,
+        "select ns.newsletter_id as id from subscribers s join newsletter_subscriptions ns \
+           on ns.subscriber_id = s.id \
+         where s.member_id = $1 and ns.state = 'active'",
+        member_id
     )?
-    .map(|r| r.state))
+    .into_iter()
+    .map(|r| r.id)
+    .collect())
 }
 
 /// What a subscribe request did.
