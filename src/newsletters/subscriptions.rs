@@ -639,3 +639,24 @@ pub async fn delete_member_subscriber(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newsletter_kinds_parse_from_their_stored_names_only() {
+        for (text, kind) in [
+            ("editorial", Some(Kind::Editorial)),
+            ("offers", Some(Kind::Offers)),
+            ("Offers", None),
+            ("", None),
+            ("promotions", None),
+        ] {
+            assert_eq!(Kind::parse(text), kind, "{text}");
+            if let Some(k) = kind {
+                assert_eq!(k.as_str(), text);
+            }
+        }
+    }
+}

@@ -893,3 +893,56 @@ async fn the_story_box_follows_changes_at_once_while_what_is_known_of_a_member_i
     post_bare(&app, &path, "List-Unsubscribe=One-Click").await;
     assert!(!subscribed(&b.get(&url).await));
 }
+
+#[tokio::test]
+async fn a_member_whose_address_is_not_confirmed_gets_a_confirmation_mail_first() {
+    let app = spawn_app().await;
+    let (_, digest, _) = add_newsletters(&app).await;
+    let mut b = Browser::new(&app);
+    let form = b.get("/account/register").await;
+    b.post(
+        "/account/register",
+        &[
+            ("csrf", &hidden(&form.body, "csrf")),
+            ("email", "asha@example.com"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    let form = b.get("/account/sign-in").await;
+    let signed_in = b
+        .post(
+            "/account/sign-in",
+            &[
+                ("csrf", &hidden(&form.body, "csrf")),
+                ("email", "asha@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    let before = mails_to(&app, "asha@example.com").await;
+
+    let r = press(&mut b, "weekly-digest", "subscribe", &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("Check your inbox"));
+    assert_eq!(
+        state_of(&app, "asha@example.com", digest).await.as_deref(),
+        Some("pending")
+    );
+    assert_eq!(mails_to(&app, "asha@example.com").await, before + 1);
+    let (subject, _) = last_mail(&app, "asha@example.com").await;
+    assert_eq!(subject, "Confirm your subscription to The Weekly Digest");
+    // The unconfirmed member's row is not linked to the account.
+    let mut c = app.db.read().await.unwrap();
+    let member = members::by_email(c.ex(), &Email::parse("asha@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        subs::subscriber_of_member(c.ex(), member.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
