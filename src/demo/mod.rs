@@ -516,6 +516,9 @@ async fn seed_newsletters(
             subscribe_on_register: n.subscribe_on_register,
             position: i as i64,
         };
+        if let Some(problem) = new.problems().first() {
+            bail!("demo newsletter {}: {problem}", n.slug);
+        }
         if subs::create(tx.ex(), &new, now).await?.is_some() {
             slugs.push(n.slug.clone());
         }

@@ -321,11 +321,17 @@ pub async fn change(
             }
             ("withdraw", None) => {
                 subs::withdraw_offers(&mut tx, s.id, source, now).await?;
+                state.members.forget(m.id);
                 "none"
             }
             _ => return Err(bad_action()),
         };
         tx.commit().await?;
+        if let Some(n) = &newsletter {
+            state
+                .members
+                .note_newsletter(m.id, n.id, new_state == "active");
+        }
         if wants_json(&headers) {
             let mut res = axum::Json(serde_json::json!({ "state": new_state })).into_response();
             res.headers_mut()
@@ -594,6 +600,9 @@ pub async fn preferences_change(
         _ => return Err(bad_action()),
     }
     tx.commit().await?;
+    if let Some(m) = s.member_id {
+        state.members.forget(m);
+    }
     Ok(token_page(see_other(&format!(
         "/email/preferences/{token}?done=saved"
     ))))
@@ -725,7 +734,8 @@ pub async fn unsubscribe(
     let now = state.now_micros();
     let mut tx = state.db.begin().await?;
     let mut names = Vec::new();
-    if subs::subscriber(tx.ex(), t.subscriber_id).await?.is_some() {
+    let subscriber = subs::subscriber(tx.ex(), t.subscriber_id).await?;
+    if subscriber.is_some() {
         let list = match t.newsletter_id {
             Some(id) => subs::by_id(tx.ex(), id).await?.into_iter().collect(),
             None => subs::listed(tx.ex()).await?,
@@ -736,6 +746,9 @@ pub async fn unsubscribe(
         }
     }
     tx.commit().await?;
+    if let Some(m) = subscriber.and_then(|s| s.member_id) {
+        state.members.forget(m);
+    }
     let site = state.current_site().await?;
     let body = render(
         &state,
@@ -813,7 +826,13 @@ pub async fn confirm(
     let mut tx = state.db.begin().await?;
     let confirmed = subs::confirm_pending(&mut tx, t.subscriber_id, now).await?;
     let list = subs::listed(tx.ex()).await?;
+    let member = subs::subscriber(tx.ex(), t.subscriber_id)
+        .await?
+        .and_then(|s| s.member_id);
     tx.commit().await?;
+    if let Some(m) = member {
+        state.members.forget(m);
+    }
     let names: Vec<String> = list
         .iter()
         .filter(|n| confirmed.contains(&n.id))

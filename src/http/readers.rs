@@ -1,6 +1,6 @@
 //! What the pages need to know of a signed-in member beyond their session:
-//! the stories they have read this meter period and the stories they have
-//! saved. Both are kept per member for `change_poll_ms`, like sessions, so a
+//! the stories they have read this meter period, the stories they have
+//! saved, and the newsletters they receive. All are kept per member for `change_poll_ms`, like sessions, so a
 //! member who browses costs no query per page while what is known is fresh.
 //!
 //! The database stays the source of truth, and the meter stays exact across
@@ -21,6 +21,8 @@ pub struct Known {
     pub period: String,
     pub reads: HashSet<i64>,
     pub saved: HashSet<i64>,
+    /// The newsletters with an active subscription (the story page's box).
+    pub newsletters: HashSet<i64>,
 }
 
 impl Known {
@@ -72,11 +74,14 @@ impl MemberStates {
         let mut conn = db.read().await?;
         let reads = reading::period_reads(conn.ex(), member, period).await?;
         let saved = reading::saved_ids(conn.ex(), member).await?;
+        let newsletters =
+            crate::newsletters::subscriptions::active_of_member(conn.ex(), member).await?;
         let known = Arc::new(Known {
             at: now,
             period: period.to_string(),
             reads: reads.into_iter().collect(),
             saved: saved.into_iter().collect(),
+            newsletters: newsletters.into_iter().collect(),
         });
         if self.max_age_us > 0 {
             let mut map = self.lock();
@@ -109,6 +114,18 @@ impl MemberStates {
         }
     }
 
+    /// Notes a newsletter subscribed to or left by this instance.
+    pub fn note_newsletter(&self, member: i64, newsletter: i64, active: bool) {
+        if let Some(k) = self.lock().get_mut(&member) {
+            let k = Arc::make_mut(k);
+            if active {
+                k.newsletters.insert(newsletter);
+            } else {
+                k.newsletters.remove(&newsletter);
+            }
+        }
+    }
+
     /// Forgets a member (their account changed here).
     pub fn forget(&self, member: i64) {
         self.lock().remove(&member);
@@ -126,6 +143,7 @@ mod tests {
             period: "2026-11".into(),
             reads: [1, 2, 3].into_iter().collect(),
             saved: HashSet::new(),
+            newsletters: HashSet::new(),
         };
         assert_eq!(k.meter(2), (true, 2));
         assert_eq!(k.meter(9), (false, 3));

@@ -7,7 +7,9 @@
 //! per reader. Once cached, an anonymous reader's request touches no database:
 //! the story's head (where it lives, its version) is cached per content epoch,
 //! which an instance reads again at most every `change_poll_ms`. A signed-in
-//! member costs the session lookup and, on a metered story, the meter query.
+//! member costs the session lookup and, on a metered story, the meter query;
+//! their saved stories and newsletters (the save button, the newsletter box)
+//! come from what is known of them ([`super::readers`]).
 //! The access decision picks the whole page or the teaser; the reader's parts
 //! (account links, meter notice, wall) fill the slots.
 
@@ -447,21 +449,16 @@ async fn serve_to_reader(
         }
         _ => &fragment.anonymous_save,
     };
-    // The newsletter box: a member's state costs one indexed lookup.
+    // The newsletter box: a member's state is in what is known of them.
     let member_box;
-    let newsletter: &str = match (&fragment.newsletter, member) {
-        (None, _) => "",
-        (Some(b), None) => &b.anonymous,
-        (Some(b), Some(m)) => {
-            let subscribed = {
-                let mut conn = state.db.read().await?;
-                crate::newsletters::subscriptions::member_state(conn.ex(), m.id, b.newsletter_id)
-                    .await?
-                    .is_some_and(|s| s == "active")
-            };
+    let newsletter: &str = match (&fragment.newsletter, member, &known) {
+        (None, _, _) => "",
+        (Some(b), Some(m), Some(k)) => {
+            let subscribed = k.newsletters.contains(&b.newsletter_id);
             member_box = b.member[usize::from(subscribed)].replace(CSRF_MARK, &m.csrf_token);
             &member_box
         }
+        (Some(b), _, _) => &b.anonymous,
     };
     let fill = [
         account,

@@ -89,6 +89,49 @@ pub struct NewNewsletter<'a> {
     pub position: i64,
 }
 
+impl NewNewsletter<'_> {
+    /// What is wrong with this definition, if anything, in words for staff.
+    /// The names and addresses go into mail headers, so a line break in any
+    /// of them is refused (it would let a name add headers of its own).
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !crate::domain::slug::is_slug(self.slug) {
+            out.push(format!(
+                "“{}” cannot be a newsletter's address: use lower-case letters, digits and hyphens.",
+                self.slug
+            ));
+        }
+        if self.name.trim().is_empty() {
+            out.push("Give the newsletter a name.".into());
+        }
+        for (what, value) in [
+            ("name", self.name),
+            ("sender name", self.from_name),
+            ("sender address", self.from_address),
+            ("reply-to address", self.reply_to),
+            ("schedule", self.schedule),
+        ] {
+            if value.chars().any(char::is_control) {
+                out.push(format!("The {what} must be on one line."));
+            } else if value.chars().count() > 200 {
+                out.push(format!("Please keep the {what} to 200 characters."));
+            }
+        }
+        for (what, value) in [
+            ("sender address", self.from_address),
+            ("reply-to address", self.reply_to),
+        ] {
+            if !value.is_empty()
+                && !value.chars().any(char::is_control)
+                && let Err(e) = Email::parse(value)
+            {
+                out.push(format!("The {what}: {e}"));
+            }
+        }
+        out
+    }
+}
+
 /// The newsletters readers can subscribe to, in the order staff gave them.
 pub async fn listed(ex: Ex<'_>) -> Result<Vec<Newsletter>, sqlx::Error> {
     let sql = format!(
@@ -112,7 +155,19 @@ struct IdRow {
     id: i64,
 }
 
-/// Creates a newsletter; `None` when its slug is taken.
+/// Archives a newsletter: no longer listed nor offered, its subscriptions
+/// and issues kept.
+pub async fn archive(ex: Ex<'_>, id: i64, now: i64) -> Result<bool, sqlx::Error> {
+    Ok(execute!(
+        ex,
+        "update newsletters set archived_at = $2 where id = $1 and archived_at is null",
+        id,
+        now
+    )? > 0)
+}
+
+/// Creates a newsletter (check it with [`NewNewsletter::problems`] first);
+/// `None` when its slug is taken.
 pub async fn create(
     ex: Ex<'_>,
     n: &NewNewsletter<'_>,
@@ -269,23 +324,20 @@ struct StateRow {
     state: String,
 }
 
-/// The state of a member's subscription to one newsletter (`None`: never
-/// subscribed, or no subscriber row): one indexed lookup, for the story page.
-pub async fn member_state(
-    ex: Ex<'_>,
-    member_id: i64,
-    newsletter_id: i64,
-) -> Result<Option<String>, sqlx::Error> {
-    Ok(fetch_optional!(
+/// The newsletters a member receives (active subscriptions), for the
+/// member cache the story page reads.
+pub async fn active_of_member(ex: Ex<'_>, member_id: i64) -> Result<Vec<i64>, sqlx::Error> {
+    Ok(fetch_all!(
         ex,
-        StateRow,
-        "select ns.state from subscribers s join newsletter_subscriptions ns \
-           on ns.subscriber_id = s.id and ns.newsletter_id = $2 \
-         where s.member_id = $1",
-        member_id,
-        newsletter_id
+        IdRow,
+        "select ns.newsletter_id as id from subscribers s join newsletter_subscriptions ns \
+           on ns.subscriber_id = s.id \
+         where s.member_id = $1 and ns.state = 'active'",
+        member_id
     )?
-    .map(|r| r.state))
+    .into_iter()
+    .map(|r| r.id)
+    .collect())
 }
 
 /// What a subscribe request did.
@@ -641,4 +693,93 @@ pub async fn delete_member_subscriber(
         execute!(tx.ex(), sql, member_id, &normalized)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn good() -> NewNewsletter<'static> {
+        NewNewsletter {
+            slug: "morning-briefing",
+            name: "The Morning Briefing",
+            description: "",
+            from_name: "The Daily Meridian",
+            from_address: "briefing@meridian.example",
+            reply_to: "",
+            schedule: "Every day at 6 am",
+            kind: Kind::Editorial,
+            subscribe_on_register: true,
+            position: 0,
+        }
+    }
+
+    #[test]
+    fn a_newsletter_definition_says_what_to_fix() {
+        assert_eq!(good().problems(), Vec::<String>::new());
+        let cases: Vec<(NewNewsletter<'static>, &str)> = vec![
+            (
+                NewNewsletter {
+                    slug: "Morning Briefing",
+                    ..good()
+                },
+                "lower-case letters",
+            ),
+            (
+                NewNewsletter {
+                    name: "  ",
+                    ..good()
+                },
+                "Give the newsletter a name",
+            ),
+            (
+                NewNewsletter {
+                    name: "Briefing\r\nBcc: all@example.com",
+                    ..good()
+                },
+                "name must be on one line",
+            ),
+            (
+                NewNewsletter {
+                    from_name: "Desk\nX-Evil: 1",
+                    ..good()
+                },
+                "sender name must be on one line",
+            ),
+            (
+                NewNewsletter {
+                    from_address: "desk at meridian",
+                    ..good()
+                },
+                "The sender address:",
+            ),
+            (
+                NewNewsletter {
+                    reply_to: "a@b.example\r\n",
+                    ..good()
+                },
+                "reply-to address must be on one line",
+            ),
+        ];
+        for (n, expected) in cases {
+            let p = n.problems();
+            assert!(p.iter().any(|m| m.contains(expected)), "{expected}: {p:?}");
+        }
+    }
+
+    #[test]
+    fn newsletter_kinds_parse_from_their_stored_names_only() {
+        for (text, kind) in [
+            ("editorial", Some(Kind::Editorial)),
+            ("offers", Some(Kind::Offers)),
+            ("Offers", None),
+            ("", None),
+            ("promotions", None),
+        ] {
+            assert_eq!(Kind::parse(text), kind, "{text}");
+            if let Some(k) = kind {
+                assert_eq!(k.as_str(), text);
+            }
+        }
+    }
 }

@@ -840,3 +840,109 @@ async fn a_visitors_offers_consent_is_recorded_only_when_the_address_confirms_it
         (OFFERS_CONSENT_WORDS, "confirmation", app.now())
     );
 }
+
+#[tokio::test]
+async fn the_story_box_follows_changes_at_once_while_what_is_known_of_a_member_is_cached() {
+    // Pages cached for a minute: what this instance changes must show at once.
+    let app = spawn_app_with(|l| masthead::config::Layer {
+        change_poll_ms: Some(60_000),
+        ..l
+    })
+    .await;
+    let f = fixture(&app).await;
+    let (morning, _, _) = add_newsletters(&app).await;
+    let url = story_url(&app, f.linked).await;
+    let mut b = Browser::new(&app);
+    register_and_confirm(&mut b, "asha@example.com", "/").await;
+    let subscribed = |p: &Page| p.body.contains("value=\"unsubscribe\"");
+    let page = b.get(&url).await;
+    assert!(subscribed(&page), "{}", page.body);
+
+    // A button on this instance.
+    let done = b
+        .post(
+            "/newsletters",
+            &[
+                ("csrf", &hidden(&page.body, "csrf")),
+                ("newsletter", "morning-briefing"),
+                ("action", "unsubscribe"),
+                ("next", &url),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303);
+    assert!(!subscribed(&b.get(&url).await));
+
+    // The preference page from a mail, with no session.
+    let id = subscriber_id(&app, "asha@example.com").await;
+    let prefs = links::preferences_url(&app.state.config, &app.state.keys, id, None, app.now());
+    let path = prefs
+        .strip_prefix("https://news.example")
+        .unwrap()
+        .to_string();
+    post_bare(&app, &path, "newsletter=morning-briefing&action=subscribe").await;
+    assert!(subscribed(&b.get(&url).await));
+
+    // The one-click unsubscribe from a mail.
+    let one_click =
+        links::unsubscribe_url(&app.state.config, &app.state.keys, id, morning, app.now());
+    let path = one_click
+        .strip_prefix("https://news.example")
+        .unwrap()
+        .to_string();
+    post_bare(&app, &path, "List-Unsubscribe=One-Click").await;
+    assert!(!subscribed(&b.get(&url).await));
+}
+
+#[tokio::test]
+async fn a_member_whose_address_is_not_confirmed_gets_a_confirmation_mail_first() {
+    let app = spawn_app().await;
+    let (_, digest, _) = add_newsletters(&app).await;
+    let mut b = Browser::new(&app);
+    let form = b.get("/account/register").await;
+    b.post(
+        "/account/register",
+        &[
+            ("csrf", &hidden(&form.body, "csrf")),
+            ("email", "asha@example.com"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    let form = b.get("/account/sign-in").await;
+    let signed_in = b
+        .post(
+            "/account/sign-in",
+            &[
+                ("csrf", &hidden(&form.body, "csrf")),
+                ("email", "asha@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    let before = mails_to(&app, "asha@example.com").await;
+
+    let r = press(&mut b, "weekly-digest", "subscribe", &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("Check your inbox"));
+    assert_eq!(
+        state_of(&app, "asha@example.com", digest).await.as_deref(),
+        Some("pending")
+    );
+    assert_eq!(mails_to(&app, "asha@example.com").await, before + 1);
+    let (subject, _) = last_mail(&app, "asha@example.com").await;
+    assert_eq!(subject, "Confirm your subscription to The Weekly Digest");
+    // The unconfirmed member's row is not linked to the account.
+    let mut c = app.db.read().await.unwrap();
+    let member = members::by_email(c.ex(), &Email::parse("asha@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        subs::subscriber_of_member(c.ex(), member.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
