@@ -51,6 +51,30 @@ enum Command {
     /// Check comments against the guidelines; measure the check; train its model.
     #[command(subcommand)]
     Moderate(masthead::moderation::cli::ModerateCommand),
+    /// Write the whole publication to a JSON Lines file (see docs/export.md).
+    Export(ExportArgs),
+    /// Bring a publication or its comments in from a file.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// The file to write.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Also write members' password hashes (keep the file as safe as the database).
+    #[arg(long)]
+    with_password_hashes: bool,
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// A `masthead export` file, into an empty store: the same publication, the same ids.
+    Masthead {
+        /// The export file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -198,6 +222,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => user_grant(&cli.common, &email, from, until, &source).await,
         Command::User(UserCommand::Revoke { email, source }) => {
             user_revoke(&cli.common, &email, source.as_deref()).await
+        }
+        Command::Export(args) => {
+            let config = load_config(&cli.common, None)?;
+            let db = open_database(&config).await?;
+            masthead::export::run_export(&db, &args.out, args.with_password_hashes).await?;
+            db.close().await;
+            Ok(())
+        }
+        Command::Import(ImportCommand::Masthead { file }) => {
+            let config = load_config(&cli.common, None)?;
+            let db = open_database(&config).await?;
+            masthead::export::run_import(&db, &file, &config.media_dir()).await?;
+            db.close().await;
+            Ok(())
         }
         Command::Moderate(mut command) => {
             // Given a data folder or a database, the publication's own

@@ -6,6 +6,7 @@ mod accounts;
 mod browser;
 mod comments;
 mod entitlements;
+mod export;
 mod feeds;
 mod helpers;
 mod instances;
