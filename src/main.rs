@@ -56,6 +56,9 @@ enum Command {
     /// Bring a publication or its comments in from a file.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Returned mail (bounces, complaints, unsubscribes) and the suppression list.
+    #[command(subcommand)]
+    Mail(masthead::newsletters::bounces::cli::MailCommand),
 }
 
 #[derive(Args)]
@@ -236,6 +239,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             masthead::export::run_import(&db, &file, &config.media_dir()).await?;
             db.close().await;
             Ok(())
+        }
+        Command::Mail(command) => {
+            let config = load_config(&cli.common, None)?;
+            match masthead::newsletters::bounces::cli::run(&config, command).await {
+                0 => Ok(()),
+                code => std::process::exit(code.into()),
+            }
         }
         Command::Moderate(mut command) => {
             // Given a data folder or a database, the publication's own

@@ -11,6 +11,7 @@ pub mod comments;
 pub mod feeds;
 pub mod files;
 pub mod limits;
+pub mod mail_events;
 pub mod moderation;
 pub mod pages;
 pub mod readers;
@@ -77,6 +78,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/entitlements/events",
             axum::routing::any(webhook::events),
+        )
+        .route(
+            "/webhooks/mail-events",
+            axum::routing::post(mail_events::events),
         )
         .route("/media/{file}", get(files::media))
         .route("/static/{file}", get(files::asset))

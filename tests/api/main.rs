@@ -3,6 +3,7 @@
 
 mod account_lifecycle;
 mod accounts;
+mod bounces;
 mod browser;
 mod comments;
 mod entitlements;
