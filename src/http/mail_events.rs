@@ -7,19 +7,27 @@
 //! `"{Masthead-Timestamp}.{raw body}"`, the timestamp within five minutes of
 //! the clock. Each event is applied at most once by its id. Without a
 //! configured secret the route answers 404.
+//!
+//! Also the admins' page of the suppression list, `/admin/mail/suppressions`.
 
+use std::collections::HashMap;
+
+use axum::Form;
 use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::auth::{Visitor, check_csrf};
+use super::pages::site_context;
 use super::webhook::{MAX_BODY_BYTES, answer, authenticate};
 use crate::app::AppState;
 use crate::domain::email::Email;
 use crate::error::{AppError, AppResult};
 use crate::newsletters::bounces::{self, EventKind, Recorded};
+use crate::render::val;
 
 /// The most events one post may carry.
 pub const MAX_EVENTS: usize = 500;
@@ -121,4 +129,117 @@ pub async fn events(
         StatusCode::OK,
         json!({ "applied": applied, "duplicates": duplicates, "suppressed": suppressed }),
     ))
+}
+
+/// Rows on one page of the staff list.
+const PAGE_ROWS: i64 = 100;
+
+#[derive(serde::Serialize)]
+struct Row {
+    email: String,
+    reason: String,
+    detail: String,
+    time: crate::domain::time::Shown,
+}
+
+/// `None` for an admin; else the answer: sign in first, or 403.
+fn not_admin(visitor: &Visitor) -> Option<Response> {
+    match &visitor.member {
+        Some(m) if m.role == "admin" => None,
+        Some(_) => {
+            Some(AppError::Forbidden("The suppression list is for admins.".into()).into_response())
+        }
+        None => Some(super::sign_in_first("/admin/mail/suppressions")),
+    }
+}
+
+/// `GET /admin/mail/suppressions[?after=ADDR]`: the list, in address order,
+/// with a form to add an address and a button to remove each.
+pub async fn suppressions_page(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Query(q): Query<HashMap<String, String>>,
+) -> AppResult<Response> {
+    if let Some(r) = not_admin(&visitor) {
+        return Ok(r);
+    }
+    let after = q.get("after").cloned().unwrap_or_default();
+    let site = state.current_site().await?;
+    let mut conn = state.db.read().await?;
+    let list = bounces::suppressions(conn.ex(), &after, PAGE_ROWS).await?;
+    drop(conn);
+    let next = (list.len() as i64 == PAGE_ROWS)
+        .then(|| list.last().map(|s| s.email_normalized.clone()))
+        .flatten();
+    let rows: Vec<Row> = list
+        .into_iter()
+        .map(|s| Row {
+            time: site.show(s.created_at),
+            email: s.email_normalized,
+            reason: s.reason,
+            detail: s.detail,
+        })
+        .collect();
+    let body = state
+        .renderer
+        .render(
+            "newsletters/suppressions.html",
+            minijinja::context! {
+                site => val(site_context(&state, Some(&site))),
+                reader => val(visitor.view()),
+                rows => val(rows),
+                after, next,
+            },
+        )
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let mut res = Html(body).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+/// `POST /admin/mail/suppressions`: `action=add` (address, reason) or
+/// `action=remove` (address), with the form's CSRF token.
+pub async fn suppressions_act(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Form(f): Form<HashMap<String, String>>,
+) -> AppResult<Response> {
+    if let Some(r) = not_admin(&visitor) {
+        return Ok(r);
+    }
+    let field = |k: &str| f.get(k).map_or("", String::as_str);
+    check_csrf(&state, &visitor, field("csrf"))?;
+    let email = Email::parse(field("address")).map_err(AppError::BadRequest)?;
+    let now = crate::clock::micros(state.clock.now());
+    match field("action") {
+        "add" => {
+            let reason = field("reason").trim();
+            if reason.chars().count() > 500 || reason.chars().any(char::is_control) {
+                return Err(AppError::BadRequest(
+                    "The reason is one line of at most 500 characters.".into(),
+                ));
+            }
+            let mut conn = state.db.write().await?;
+            bounces::suppress(
+                conn.ex(),
+                email.normalized(),
+                bounces::Reason::Manual,
+                reason,
+                now,
+            )
+            .await?;
+        }
+        "remove" => {
+            let mut tx = state.db.begin().await?;
+            bounces::unsuppress(tx.ex(), email.normalized()).await?;
+            tx.commit().await?;
+        }
+        _ => {
+            return Err(AppError::BadRequest(
+                "Choose to add or to remove an address.".into(),
+            ));
+        }
+    }
+    Ok(super::see_other("/admin/mail/suppressions"))
 }

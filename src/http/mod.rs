@@ -83,6 +83,10 @@ pub fn router(state: AppState) -> Router {
             "/webhooks/mail-events",
             axum::routing::post(mail_events::events),
         )
+        .route(
+            "/admin/mail/suppressions",
+            get(mail_events::suppressions_page).post(mail_events::suppressions_act),
+        )
         .route("/media/{file}", get(files::media))
         .route("/static/{file}", get(files::asset))
         .route("/s/{id}", get(story::short_link))

@@ -497,3 +497,71 @@ async fn the_webhook_is_signed_fresh_and_applied_once() {
     assert_eq!(post(&app, bad, signed(bad, now)).await.0, 400);
     assert_eq!(events(&app).await.len(), 3);
 }
+
+#[tokio::test]
+async fn admins_keep_the_list_on_a_page_with_csrf_forms() {
+    use crate::accounts::{Browser, hidden};
+    let app = spawn_app().await;
+    let anon = app.get("/admin/mail/suppressions").await;
+    assert_eq!(anon.status().as_u16(), 303);
+    let mut b = Browser::new(&app);
+    crate::accounts::register_and_confirm(&mut b, "desk@example.com", "/").await;
+    assert_eq!(b.get("/admin/mail/suppressions").await.status, 403);
+    {
+        let mut c = app.db.write().await.unwrap();
+        let email = masthead::domain::email::Email::parse("desk@example.com").unwrap();
+        let m = masthead::db::members::by_email(c.ex(), &email)
+            .await
+            .unwrap()
+            .unwrap();
+        masthead::db::members::set_role(c.ex(), m.id, "admin")
+            .await
+            .unwrap();
+    }
+    let page = b.get("/admin/mail/suppressions").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("No address is suppressed"));
+    let csrf = hidden(&page.body, "csrf");
+    let add = [
+        ("action", "add"),
+        ("address", "Pat@Example.org"),
+        ("reason", "asked <by> letter"),
+    ];
+    let forged = b
+        .post(
+            "/admin/mail/suppressions",
+            &[add[0], add[1], add[2], ("csrf", "x")],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    assert_eq!(suppressed(&app, "pat@example.org").await, None);
+    let done = b
+        .post(
+            "/admin/mail/suppressions",
+            &[add[0], add[1], add[2], ("csrf", csrf.as_str())],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(
+        suppressed(&app, "pat@example.org").await.as_deref(),
+        Some("manual")
+    );
+    let page = b.get("/admin/mail/suppressions").await;
+    assert!(page.body.contains("pat@example.org"));
+    assert!(
+        page.body.contains("asked &lt;by&gt; letter"),
+        "the reason is escaped"
+    );
+    let removed = b
+        .post(
+            "/admin/mail/suppressions",
+            &[
+                ("action", "remove"),
+                ("address", "pat@example.org"),
+                ("csrf", csrf.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(removed.status, 303);
+    assert_eq!(suppressed(&app, "pat@example.org").await, None);
+}
