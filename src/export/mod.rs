@@ -27,7 +27,7 @@ pub const FORMAT: &str = "masthead-export";
 /// The layout version this program writes and reads.
 pub const VERSION: i64 = 1;
 /// Rows read per query when exporting.
-const PAGE: i64 = 1000;
+pub const PAGE_ROWS: i64 = 1000;
 /// Most rows per insert (and per transaction) when importing; fewer for
 /// wide tables, to stay under the databases' limits on bound values.
 const BATCH: usize = 500;
@@ -45,6 +45,8 @@ pub struct ExportOptions {
     pub password_hashes: bool,
     /// The time in the header.
     pub exported_at: Timestamp,
+    /// Rows read per query ([`PAGE_ROWS`]); the file is the same whatever it is.
+    pub page_rows: i64,
 }
 
 /// How many records of each type were written or read.
@@ -114,7 +116,12 @@ macro_rules! decode_row {
 }
 
 /// One page of `t`'s rows after the key `after` (from the start when none).
-async fn page(ex: Ex<'_>, t: &Table, after: Option<&[Val]>) -> Result<Vec<Vec<Val>>, sqlx::Error> {
+async fn page(
+    ex: Ex<'_>,
+    t: &Table,
+    after: Option<&[Val]>,
+    limit: i64,
+) -> Result<Vec<Vec<Val>>, sqlx::Error> {
     let cols: Vec<&str> = t.columns.iter().map(|(c, _)| *c).collect();
     let key = t.key.join(", ");
     let filter = match after {
@@ -122,7 +129,7 @@ async fn page(ex: Ex<'_>, t: &Table, after: Option<&[Val]>) -> Result<Vec<Vec<Va
         None => String::new(),
     };
     let sql = format!(
-        "select {} from {} {filter} order by {key} limit {PAGE}",
+        "select {} from {} {filter} order by {key} limit {limit}",
         cols.join(", "),
         t.table
     );
@@ -242,36 +249,63 @@ pub async fn export<W: Write>(db: &Db, out: W, opts: &ExportOptions) -> anyhow::
         header["masthead"],
         header["password_hashes"]
     )?;
-    let mut conn = db.read().await?;
-    let begin = match db.backend() {
-        crate::db::Backend::Sqlite => "begin",
-        crate::db::Backend::Postgres => {
-            "start transaction isolation level repeatable read, read only"
+    // One read-only snapshot; the transaction is sqlx's, so it is rolled
+    // back (it wrote nothing) however the export ends, and the pooled
+    // connection goes back clean.
+    let counts = match db.read().await? {
+        crate::db::Conn::Sqlite(mut c) => {
+            let mut tx = sqlx::Connection::begin(&mut *c).await?;
+            let counts = write_tables(Ex::Sqlite(&mut tx), &mut out, opts).await?;
+            tx.rollback().await?;
+            counts
+        }
+        crate::db::Conn::Postgres(mut c) => {
+            let mut tx = sqlx::Connection::begin(&mut *c).await?;
+            sqlx::query("set transaction isolation level repeatable read, read only")
+                .execute(&mut *tx)
+                .await?;
+            let counts = write_tables(Ex::Postgres(&mut tx), &mut out, opts).await?;
+            tx.rollback().await?;
+            counts
         }
     };
-    crate::execute!(conn.ex(), begin)?;
+    writeln!(out, "{{\"type\":\"end\",\"records\":{}}}", counts.total())?;
+    out.flush()?;
+    Ok(counts)
+}
+
+/// Every table's rows, in [`TABLES`] order, a page at a time.
+async fn write_tables<W: Write>(
+    mut ex: Ex<'_>,
+    out: &mut W,
+    opts: &ExportOptions,
+) -> anyhow::Result<Counts> {
     let mut counts = Counts::default();
     let mut line = String::new();
     for t in TABLES {
         let mut after: Option<Vec<Val>> = None;
         loop {
-            let rows = page(conn.ex(), t, after.as_deref())
-                .await
-                .with_context(|| format!("reading {}", t.table))?;
+            let rows = page(
+                crate::db::stories::reborrow(&mut ex),
+                t,
+                after.as_deref(),
+                opts.page_rows.max(1),
+            )
+            .await
+            .with_context(|| format!("reading {}", t.table))?;
             for row in &rows {
                 write_record(&mut line, t, row, opts)?;
                 out.write_all(line.as_bytes())?;
                 counts.add(t.record);
             }
             match rows.last() {
-                Some(last) if rows.len() as i64 == PAGE => after = Some(key_of(t, last)),
+                Some(last) if rows.len() as i64 == opts.page_rows.max(1) => {
+                    after = Some(key_of(t, last))
+                }
                 _ => break,
             }
         }
     }
-    crate::execute!(conn.ex(), "commit")?;
-    writeln!(out, "{{\"type\":\"end\",\"records\":{}}}", counts.total())?;
-    out.flush()?;
     Ok(counts)
 }
 
@@ -560,6 +594,7 @@ pub async fn run_export(db: &Db, out: &Path, password_hashes: bool) -> anyhow::R
     let opts = ExportOptions {
         password_hashes,
         exported_at: Timestamp::now(),
+        page_rows: PAGE_ROWS,
     };
     let counts = export_to_file(db, out, &opts).await?;
     println!(
@@ -648,6 +683,7 @@ mod tests {
         let opts = ExportOptions {
             password_hashes: false,
             exported_at: Timestamp::UNIX_EPOCH,
+            page_rows: PAGE_ROWS,
         };
         let mut line = String::new();
         write_record(&mut line, t, &row, &opts).unwrap();
