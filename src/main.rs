@@ -241,7 +241,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Mail(command) => {
-            let config = load_config(&cli.common, None)?;
+            use masthead::newsletters::bounces::cli::{EX_TEMPFAIL, MailCommand};
+            let ingesting = matches!(command, MailCommand::Ingest { .. });
+            let config = match load_config(&cli.common, None) {
+                Ok(c) => c,
+                // A mail server keeps the message and retries until the
+                // setting is fixed, rather than bounce a bounce.
+                Err(e) if ingesting => {
+                    eprintln!("masthead mail ingest: {e:#}; the mail server should retry");
+                    std::process::exit(EX_TEMPFAIL.into());
+                }
+                Err(e) => return Err(e),
+            };
             match masthead::newsletters::bounces::cli::run(&config, command).await {
                 0 => Ok(()),
                 code => std::process::exit(code.into()),
