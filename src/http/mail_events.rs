@@ -107,7 +107,7 @@ pub async fn events(
                 .execute(&mut *c)
                 .await?;
         }
-        if bounces::webhook_event_seen(tx.ex(), id).await? {
+        if bounces::webhook_event_seen(tx.ex(), id, email.normalized(), kind).await? {
             duplicates += 1;
             continue;
         }

@@ -282,9 +282,16 @@ pub async fn subscriber_email(ex: Ex<'_>, id: i64) -> Result<Option<String>, sql
     .map(|e| e.email_normalized))
 }
 
-/// Whether a provider's event id was recorded already. Its id is kept as the
-/// first line of the event's detail (`mail_events` has no column for it).
-pub async fn webhook_event_seen(ex: Ex<'_>, event_id: &str) -> Result<bool, sqlx::Error> {
+/// Whether a provider's event (its id, for this address and kind) was
+/// recorded already. The id is kept as the first line of the event's detail
+/// (`mail_events` has no column for it); the address and kind narrow the
+/// search to a few rows of the `mail_events_email` index.
+pub async fn webhook_event_seen(
+    ex: Ex<'_>,
+    event_id: &str,
+    email_normalized: &str,
+    kind: EventKind,
+) -> Result<bool, sqlx::Error> {
     #[derive(sqlx::FromRow)]
     struct One {
         #[allow(dead_code)]
@@ -294,9 +301,11 @@ pub async fn webhook_event_seen(ex: Ex<'_>, event_id: &str) -> Result<bool, sqlx
     Ok(fetch_optional!(
         ex,
         One,
-        "select id from mail_events where source = 'webhook' \
-         and substr(detail, 1, length($1)) = $1 limit 1",
-        prefix
+        "select id from mail_events where email_normalized = $2 and kind = $3 \
+         and source = 'webhook' and substr(detail, 1, length($1)) = $1 limit 1",
+        prefix,
+        email_normalized,
+        kind.as_str()
     )?
     .is_some())
 }
