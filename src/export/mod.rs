@@ -204,7 +204,19 @@ fn write_record(
             }
             Val::Text(Some(s)) if *kind == Kind::Json => {
                 let raw: &RawValue = serde_json::from_str(s).with_context(|| {
-                    format!("{} {:?}: {name} is not JSON", t.record, row.first())
+                    let key: Vec<String> = key_of(t, row)
+                        .iter()
+                        .map(|v| match v {
+                            Val::Int(Some(n)) => n.to_string(),
+                            Val::Text(Some(s)) => s.clone(),
+                            _ => String::new(),
+                        })
+                        .collect();
+                    format!(
+                        "the {} {} has a {name} that is not JSON; fix it in the database and export again",
+                        t.record,
+                        key.join("/")
+                    )
                 })?;
                 if raw.get().contains(['\n', '\r']) {
                     // One record a line: written again without line breaks.
