@@ -54,6 +54,17 @@ pub async fn events(
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<Response> {
+    // Senders are programs: a refused post is answered in JSON, not a page.
+    match receive(state, headers, body).await {
+        Err(AppError::BadRequest(message)) => Ok(answer(
+            StatusCode::BAD_REQUEST,
+            json!({ "error": "bad_request", "message": message }),
+        )),
+        other => other,
+    }
+}
+
+async fn receive(state: AppState, headers: HeaderMap, body: Body) -> AppResult<Response> {
     let Some(secret) = state.config.mail_webhook_secret.as_deref() else {
         return Err(AppError::NotFound);
     };

@@ -494,7 +494,15 @@ async fn the_webhook_is_signed_fresh_and_applied_once() {
     let bad = r#"{"events":[{"type":"soft_bounce","email":"a@example.com","id":"evt-9"},{"type":"bounced","email":"b@example.com","id":"evt-10"}]}"#;
     assert_eq!(post(&app, bad, signed(bad, now)).await.0, 400);
     let bad = r#"{"events":[{"type":"soft_bounce","email":"not an address","id":"evt-11"}]}"#;
-    assert_eq!(post(&app, bad, signed(bad, now)).await.0, 400);
+    let (status, answer) = post(&app, bad, signed(bad, now)).await;
+    assert_eq!(status, 400);
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("events[0].email"),
+        "{answer}"
+    );
     assert_eq!(events(&app).await.len(), 3);
 }
 
