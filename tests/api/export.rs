@@ -387,3 +387,65 @@ async fn every_table_and_column_is_decided() {
         }
     }
 }
+
+/// `masthead` over a database URL and a data folder.
+fn masthead(data: &std::path::Path, database_url: &str, args: &[&str]) -> (i32, String) {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_masthead"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("MASTHEAD_") {
+            c.env_remove(k);
+        }
+    }
+    let out = c
+        .env("MASTHEAD_LOG", "warn")
+        .env("MASTHEAD_DATABASE_URL", database_url)
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[tokio::test]
+async fn the_command_line_exports_and_restores() {
+    let old = spawn_app().await;
+    publication(&old, false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("out.jsonl");
+    let file_arg = file.to_str().unwrap();
+    let (code, out) = masthead(
+        &old.state.config.data_dir,
+        &old.database_url,
+        &["export", "--out", file_arg],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("3 comment") && out.contains("Without password hashes"),
+        "{out}"
+    );
+
+    let new_data = tempfile::tempdir().unwrap();
+    let (db, url) = crate::helpers::fresh_db(new_data.path()).await;
+    let (code, out) = masthead(new_data.path(), &url, &["import", "masthead", file_arg]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("3 comment"), "{out}");
+    assert!(out.contains("photos are not in the media folder"), "{out}");
+    let again = export_text(&db, "2026-11-29T10:00:00Z", false).await;
+    let first = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        again.split_once('\n').unwrap().1,
+        first.split_once('\n').unwrap().1
+    );
+    let (code, out) = masthead(new_data.path(), &url, &["import", "masthead", file_arg]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("the store is not empty"), "{out}");
+    db.close().await;
+}
