@@ -263,6 +263,19 @@ async fn complaints_and_mail_to_the_unsubscribe_address() {
             ev("asha.menon@example.com", "unsubscribe"),
         ]
     );
+
+    // A token that names no newsletter unsubscribes from all of them.
+    let all = tokens::make(&app.state.keys, Purpose::Preferences, 1, None, now);
+    let raw = fixture("unsubscribe.eml", "", &format!("news+{all}@news.example"));
+    let line = ingest(&app, &raw, now).await;
+    assert!(
+        line.contains("every newsletter; 2 subscriptions ended"),
+        "{line}"
+    );
+    assert_eq!(
+        subscription_states(&app, 1).await,
+        ["unsubscribed", "unsubscribed"]
+    );
 }
 
 /// `masthead` run over the app's database and data folder (its secret key).
