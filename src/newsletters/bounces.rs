@@ -360,7 +360,11 @@ pub async fn ingest(
                     Severity::Hard => EventKind::HardBounce,
                     Severity::Soft => EventKind::SoftBounce,
                 };
-                match address_of(&mut tx, &f.who).await? {
+                let address = match address_of(&mut tx, &f.who).await? {
+                    Some(a) => Some(a),
+                    None => f.reported.clone(),
+                };
+                match address {
                     Some(email) => {
                         let r = record(tx.ex(), &email, kind, &f.detail, "mail", now).await?;
                         lines.push(format!(

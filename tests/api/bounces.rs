@@ -586,3 +586,16 @@ async fn admins_keep_the_list_on_a_page_with_csrf_forms() {
     assert_eq!(removed.status, 303);
     assert_eq!(suppressed(&app, "pat@example.org").await, None);
 }
+
+#[tokio::test]
+async fn a_bounce_for_a_removed_subscriber_falls_back_to_the_reported_address() {
+    let app = spawn_app().await;
+    subscribers(&app).await;
+    let raw = fixture("postfix-hard.eml", &bounce_addr(&app, 99), "");
+    let line = ingest(&app, &raw, app.now()).await;
+    assert!(line.contains("hard bounce from gone@example.com"), "{line}");
+    assert_eq!(
+        suppressed(&app, "gone@example.com").await.as_deref(),
+        Some("hard_bounce")
+    );
+}

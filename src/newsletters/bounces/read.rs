@@ -31,6 +31,9 @@ pub enum Severity {
 pub struct Failure {
     pub who: Who,
     pub severity: Severity,
+    /// The address the report itself gives, for when a token's subscriber
+    /// no longer exists.
+    pub reported: Option<String>,
     /// Status and diagnostic, for the record: `5.1.1 smtp; 550 5.1.1 ...`.
     pub detail: String,
 }
@@ -172,21 +175,20 @@ fn dsn(status: &str, verp: Option<i64>) -> Incoming {
             .chars()
             .take(500)
             .collect();
-        let who = match verp {
-            Some(id) => Who::Subscriber(id),
-            None => match ["final-recipient", "original-recipient"]
-                .iter()
-                .filter_map(|f| field(f))
-                .flat_map(addresses_in)
-                .next()
-            {
-                Some(a) => Who::Address(a),
-                None => continue,
-            },
+        let reported = ["final-recipient", "original-recipient"]
+            .iter()
+            .filter_map(|f| field(f))
+            .flat_map(addresses_in)
+            .next();
+        let who = match (verp, &reported) {
+            (Some(id), _) => Who::Subscriber(id),
+            (None, Some(a)) => Who::Address(a.clone()),
+            (None, None) => continue,
         };
         failures.push(Failure {
             who,
             severity,
+            reported,
             detail,
         });
     }
