@@ -48,6 +48,10 @@ pub struct Config {
     /// characters); without one the webhook route answers 404, so a site
     /// that takes no events has no door to knock on.
     pub webhook_secret: Option<String>,
+    /// The shared secret that signs mail-event webhook posts (bounces and
+    /// complaints, `POST /webhooks/mail-events`); at least 32 characters;
+    /// without one that route answers 404.
+    pub mail_webhook_secret: Option<String>,
     /// What happens to a member's comments when they delete their account.
     pub deleted_member_comments: DeletedMemberComments,
     /// The address bounces of bulk mail come back to. Each newsletter mail
@@ -121,6 +125,7 @@ pub struct Layer {
     pub sitemap_page_size: Option<usize>,
     pub change_poll_ms: Option<u64>,
     pub webhook_secret: Option<String>,
+    pub mail_webhook_secret: Option<String>,
     pub deleted_member_comments: Option<String>,
     pub bounce_address: Option<String>,
     pub dkim_key_file: Option<PathBuf>,
@@ -149,6 +154,7 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("MASTHEAD_DKIM_SELECTOR", "dkim_selector"),
     ("MASTHEAD_DKIM_DOMAIN", "dkim_domain"),
     ("MASTHEAD_MAIL_DOMAIN_RATE", "mail_domain_rate"),
+    ("MASTHEAD_MAIL_WEBHOOK_SECRET", "mail_webhook_secret"),
     (
         "MASTHEAD_DELETED_MEMBER_COMMENTS",
         "deleted_member_comments",
@@ -208,6 +214,7 @@ impl Layer {
                 "sitemap_page_size" => layer.sitemap_page_size = Some(whole(&name, &value)?),
                 "change_poll_ms" => layer.change_poll_ms = Some(whole(&name, &value)?),
                 "webhook_secret" => layer.webhook_secret = Some(value),
+                "mail_webhook_secret" => layer.mail_webhook_secret = Some(value),
                 "deleted_member_comments" => layer.deleted_member_comments = Some(value),
                 "bounce_address" => layer.bounce_address = Some(value),
                 "dkim_key_file" => layer.dkim_key_file = Some(value.into()),
@@ -236,6 +243,7 @@ impl Layer {
             sitemap_page_size: over.sitemap_page_size.or(self.sitemap_page_size),
             change_poll_ms: over.change_poll_ms.or(self.change_poll_ms),
             webhook_secret: over.webhook_secret.or(self.webhook_secret),
+            mail_webhook_secret: over.mail_webhook_secret.or(self.mail_webhook_secret),
             deleted_member_comments: over
                 .deleted_member_comments
                 .or(self.deleted_member_comments),
@@ -381,16 +389,22 @@ impl Config {
         }
         // An empty value (an unset variable in a deployment template) means none.
         let webhook_secret = l.webhook_secret.filter(|s| !s.is_empty());
-        if let Some(s) = &webhook_secret
-            && s.chars().count() < MIN_WEBHOOK_SECRET_CHARS
-        {
-            return Err(bad(
-                "webhook_secret",
-                format!(
-                    "is {} characters long; it needs {MIN_WEBHOOK_SECRET_CHARS} or more (a long random string)",
-                    s.chars().count()
-                ),
-            ));
+        let mail_webhook_secret = l.mail_webhook_secret.filter(|s| !s.is_empty());
+        for (key, secret) in [
+            ("webhook_secret", &webhook_secret),
+            ("mail_webhook_secret", &mail_webhook_secret),
+        ] {
+            if let Some(s) = secret
+                && s.chars().count() < MIN_WEBHOOK_SECRET_CHARS
+            {
+                return Err(bad(
+                    key,
+                    format!(
+                        "is {} characters long; it needs {MIN_WEBHOOK_SECRET_CHARS} or more (a long random string)",
+                        s.chars().count()
+                    ),
+                ));
+            }
         }
         let change_poll_ms = l.change_poll_ms.unwrap_or(250);
         if change_poll_ms > 60_000 {
@@ -443,6 +457,7 @@ impl Config {
             sitemap_page_size,
             change_poll_ms,
             webhook_secret,
+            mail_webhook_secret,
             deleted_member_comments,
             bounce_address,
             dkim_key_file,
@@ -635,6 +650,28 @@ mod tests {
             !err.contains(&"s".repeat(31)),
             "the secret is not echoed: {err}"
         );
+    }
+
+    #[test]
+    fn the_mail_webhook_secret_is_its_own_and_must_be_long() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("m.toml");
+        std::fs::write(
+            &file,
+            format!("mail_webhook_secret = \"{}\"\n", "m".repeat(32)),
+        )
+        .unwrap();
+        let c = Config::load(Layer::default(), env(&[]), Some(&file)).unwrap();
+        assert_eq!(c.mail_webhook_secret, Some("m".repeat(32)));
+        assert_eq!(c.webhook_secret, None);
+        let err = Config::load(
+            Layer::default(),
+            env(&[("MASTHEAD_MAIL_WEBHOOK_SECRET", "short")]),
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("mail_webhook_secret"), "{err}");
     }
 
     #[test]

@@ -54,6 +54,33 @@ enum Command {
     /// List newsletters, compose issues, send them.
     #[command(subcommand)]
     Newsletter(masthead::newsletters::cli::NewsletterCommand),
+    /// Write the whole publication to a JSON Lines file (see docs/export.md).
+    Export(ExportArgs),
+    /// Bring a publication or its comments in from a file.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Returned mail (bounces, complaints, unsubscribes) and the suppression list.
+    #[command(subcommand)]
+    Mail(masthead::newsletters::bounces::cli::MailCommand),
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// The file to write.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Also write members' password hashes (keep the file as safe as the database).
+    #[arg(long)]
+    with_password_hashes: bool,
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// A `masthead export` file, into an empty store: the same publication, the same ids.
+    Masthead {
+        /// The export file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -221,6 +248,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => user_grant(&cli.common, &email, from, until, &source).await,
         Command::User(UserCommand::Revoke { email, source }) => {
             user_revoke(&cli.common, &email, source.as_deref()).await
+        }
+        Command::Export(args) => {
+            let config = load_config(&cli.common, None)?;
+            let db = open_database(&config).await?;
+            masthead::export::run_export(&db, &args.out, args.with_password_hashes).await?;
+            db.close().await;
+            Ok(())
+        }
+        Command::Import(ImportCommand::Masthead { file }) => {
+            let config = load_config(&cli.common, None)?;
+            let db = open_database(&config).await?;
+            masthead::export::run_import(&db, &file, &config.media_dir()).await?;
+            db.close().await;
+            Ok(())
+        }
+        Command::Mail(command) => {
+            use masthead::newsletters::bounces::cli::{EX_TEMPFAIL, MailCommand};
+            let ingesting = matches!(command, MailCommand::Ingest { .. });
+            let config = match load_config(&cli.common, None) {
+                Ok(c) => c,
+                // A mail server keeps the message and retries until the
+                // setting is fixed, rather than bounce a bounce.
+                Err(e) if ingesting => {
+                    eprintln!("masthead mail ingest: {e:#}; the mail server should retry");
+                    std::process::exit(EX_TEMPFAIL.into());
+                }
+                Err(e) => return Err(e),
+            };
+            match masthead::newsletters::bounces::cli::run(&config, command).await {
+                0 => Ok(()),
+                code => std::process::exit(code.into()),
+            }
         }
         Command::Moderate(mut command) => {
             // Given a data folder or a database, the publication's own

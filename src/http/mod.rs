@@ -11,6 +11,7 @@ pub mod comments;
 pub mod feeds;
 pub mod files;
 pub mod limits;
+pub mod mail_events;
 pub mod moderation;
 pub mod newsletter_desk;
 pub mod newsletters;
@@ -80,6 +81,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/entitlements/events",
             axum::routing::any(webhook::events),
+        )
+        .route(
+            "/webhooks/mail-events",
+            axum::routing::post(mail_events::events),
+        )
+        .route(
+            "/admin/mail/suppressions",
+            get(mail_events::suppressions_page).post(mail_events::suppressions_act),
         )
         .route("/media/{file}", get(files::media))
         .route("/static/{file}", get(files::asset))

@@ -184,7 +184,7 @@ pub async fn events(
 
 /// Checks the event's signature and then its freshness. The signed string is
 /// the timestamp header exactly as sent, a full stop, and the body's bytes.
-fn authenticate(
+pub(crate) fn authenticate(
     secret: &[u8],
     headers: &HeaderMap,
     body: &[u8],
@@ -223,7 +223,7 @@ async fn member(state: &AppState, email: &Email) -> AppResult<Option<members::Me
 }
 
 /// A present, not blank, not over-long text field.
-fn bounded<'a>(field: &str, value: &'a str, max: usize) -> AppResult<&'a str> {
+pub(crate) fn bounded<'a>(field: &str, value: &'a str, max: usize) -> AppResult<&'a str> {
     if value.trim().is_empty() {
         return Err(AppError::BadRequest(format!("{field} must not be empty.")));
     }
@@ -250,7 +250,7 @@ fn instant(field: &str, value: Option<&str>) -> AppResult<i64> {
     Ok(crate::clock::micros(t))
 }
 
-fn answer(status: StatusCode, body: serde_json::Value) -> Response {
+pub(crate) fn answer(status: StatusCode, body: serde_json::Value) -> Response {
     let mut res = (status, Json(body)).into_response();
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -12,6 +12,7 @@
 //!   consent to offers, as readers and staff change them.
 //! - [`links`]: the addresses of the signed links, built from `public_url`.
 
+pub mod bounces;
 pub mod cli;
 pub mod compose;
 pub mod issues;

@@ -3,9 +3,11 @@
 
 mod account_lifecycle;
 mod accounts;
+mod bounces;
 mod browser;
 mod comments;
 mod entitlements;
+mod export;
 mod feeds;
 mod helpers;
 mod instances;
