@@ -59,8 +59,8 @@ pub fn problems(n: &NewNewsletter<'_>) -> Vec<(&'static str, String)> {
     if n.kind == Kind::Offers && n.subscribe_on_register {
         out.push((
             "subscribe_on_register",
-            "Nobody is subscribed to offers without asking: leave “subscribe new members” \
-             unticked for an offers newsletter."
+            "Nobody is subscribed to offers without asking: an offers newsletter cannot \
+             subscribe new members on registration."
                 .into(),
         ));
     }
