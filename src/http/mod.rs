@@ -13,6 +13,7 @@ pub mod files;
 pub mod limits;
 pub mod mail_events;
 pub mod moderation;
+pub mod newsletter_admin;
 pub mod newsletter_desk;
 pub mod newsletters;
 pub mod pages;
@@ -175,6 +176,23 @@ pub fn router(state: AppState) -> Router {
         .route("/moderation", get(moderation::queue).post(moderation::act))
         .route("/moderation/log", get(moderation::log))
         .route("/desk/newsletters", get(newsletter_desk::index))
+        // Static segments: matched before `/desk/newsletters/{id}/...`.
+        .route(
+            "/desk/newsletters/new",
+            get(newsletter_admin::new_form).post(newsletter_admin::create),
+        )
+        .route(
+            "/desk/newsletters/story-box",
+            get(newsletter_admin::story_box_form).post(newsletter_admin::story_box),
+        )
+        .route(
+            "/desk/newsletters/{id}/edit",
+            get(newsletter_admin::edit_form).post(newsletter_admin::edit),
+        )
+        .route(
+            "/desk/newsletters/{id}/archive",
+            axum::routing::post(newsletter_admin::archive),
+        )
         .route(
             "/desk/newsletters/{id}/new",
             get(newsletter_desk::new_issue).post(newsletter_desk::create_issue),

@@ -25,7 +25,7 @@ use super::auth::{Visitor, check_csrf};
 use super::pages::site_context;
 use super::see_other;
 
-fn editor(visitor: &Visitor) -> AppResult<&SessionMember> {
+pub(super) fn editor(visitor: &Visitor) -> AppResult<&SessionMember> {
     match &visitor.member {
         Some(m) if matches!(m.role.as_str(), "editor" | "admin") => Ok(m),
         Some(_) => Err(AppError::Forbidden(

@@ -1,5 +1,6 @@
-//! `masthead newsletter`: list newsletters and issues, compose an issue,
-//! send it with progress, send a test copy, cancel.
+//! `masthead newsletter`: define newsletters (create, edit, archive), list
+//! them and their issues, compose an issue, send it with progress, send a
+//! test copy, cancel.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -7,8 +8,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Subcommand;
 
+use super::define;
 use super::issues::{self, Draft};
 use super::send::Sender;
+use super::subscriptions::{Kind, NewNewsletter};
 use crate::app::AppState;
 use crate::domain::access::Reader;
 
@@ -64,6 +67,78 @@ pub enum NewsletterCommand {
     /// Stop an issue: a draft or scheduled one is never sent; a sending one
     /// stops after the message in flight.
     Cancel { issue: i64 },
+    /// Define a new newsletter; prints its number.
+    Create {
+        /// Its address: lower-case letters, digits and hyphens.
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        fields: DefinitionFlags,
+    },
+    /// Change a newsletter; only the fields given change. Its kind is fixed.
+    Edit {
+        /// The newsletter's slug (see `masthead newsletter list`).
+        newsletter: String,
+        /// A new address for it (links in mail already sent keep working).
+        #[arg(long)]
+        slug: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        fields: DefinitionFlags,
+        /// Stop subscribing new members to it on registration.
+        #[arg(long, conflicts_with = "subscribe_on_register")]
+        no_subscribe_on_register: bool,
+    },
+    /// Archive a newsletter: readers no longer see it nor subscribe; its
+    /// subscriptions and issues are kept.
+    Archive {
+        /// The newsletter's slug.
+        newsletter: String,
+    },
+}
+
+/// The fields of a newsletter that `create` and `edit` share.
+#[derive(clap::Args)]
+pub struct DefinitionFlags {
+    #[arg(long)]
+    description: Option<String>,
+    /// The sender's name (empty: the publication's).
+    #[arg(long)]
+    from_name: Option<String>,
+    /// The sender's address (empty: the publication's).
+    #[arg(long)]
+    from_address: Option<String>,
+    #[arg(long)]
+    reply_to: Option<String>,
+    /// When it goes out, in words for readers ("Every day at 6 am").
+    #[arg(long)]
+    schedule: Option<String>,
+    /// editorial or offers (offers go only to readers who agreed to them).
+    /// Fixed once the newsletter exists.
+    #[arg(long)]
+    kind: Option<String>,
+    /// Subscribe new members to it when they confirm their address
+    /// (editorial newsletters only).
+    #[arg(long)]
+    subscribe_on_register: bool,
+    /// Its place in the list (default: last).
+    #[arg(long)]
+    position: Option<i64>,
+}
+
+fn parse_kind(s: &str) -> anyhow::Result<Kind> {
+    Kind::parse(s).with_context(|| format!("the kind is editorial or offers, not {s:?}"))
+}
+
+fn refused(r: define::Refused) -> anyhow::Error {
+    let lines: Vec<String> =
+        r.0.into_iter()
+            .map(|(f, w)| format!("  {f}: {w}"))
+            .collect();
+    anyhow::anyhow!("the newsletter was not saved:\n{}", lines.join("\n"))
 }
 
 pub async fn run(state: &AppState, command: NewsletterCommand) -> anyhow::Result<()> {
@@ -150,6 +225,90 @@ pub async fn run(state: &AppState, command: NewsletterCommand) -> anyhow::Result
                 Ok(())
             } else {
                 bail!("issue {issue} does not exist or has already been sent or cancelled")
+            }
+        }
+        NewsletterCommand::Create { slug, name, fields } => {
+            let kind = parse_kind(fields.kind.as_deref().unwrap_or("editorial"))?;
+            let position = match fields.position {
+                Some(p) => p,
+                None => define::next_position(state).await?,
+            };
+            let n = NewNewsletter {
+                slug: &slug,
+                name: &name,
+                description: fields.description.as_deref().unwrap_or(""),
+                from_name: fields.from_name.as_deref().unwrap_or(""),
+                from_address: fields.from_address.as_deref().unwrap_or(""),
+                reply_to: fields.reply_to.as_deref().unwrap_or(""),
+                schedule: fields.schedule.as_deref().unwrap_or(""),
+                kind,
+                subscribe_on_register: fields.subscribe_on_register,
+                position,
+            };
+            let id = define::create(state, &n).await?.map_err(refused)?;
+            println!("{id}");
+            Ok(())
+        }
+        NewsletterCommand::Edit {
+            newsletter,
+            slug,
+            name,
+            fields,
+            no_subscribe_on_register,
+        } => {
+            let current = {
+                let mut c = state.db.read().await?;
+                crate::newsletters::subscriptions::by_slug(c.ex(), &newsletter)
+                    .await?
+                    .with_context(|| format!("there is no newsletter {newsletter:?}"))?
+            };
+            let kind = match fields.kind.as_deref() {
+                Some(k) => parse_kind(k)?,
+                None => parse_kind(&current.kind)?,
+            };
+            let n = NewNewsletter {
+                slug: slug.as_deref().unwrap_or(&current.slug),
+                name: name.as_deref().unwrap_or(&current.name),
+                description: fields
+                    .description
+                    .as_deref()
+                    .unwrap_or(&current.description),
+                from_name: fields.from_name.as_deref().unwrap_or(&current.from_name),
+                from_address: fields
+                    .from_address
+                    .as_deref()
+                    .unwrap_or(&current.from_address),
+                reply_to: fields.reply_to.as_deref().unwrap_or(&current.reply_to),
+                schedule: fields.schedule.as_deref().unwrap_or(&current.schedule),
+                kind,
+                subscribe_on_register: if fields.subscribe_on_register {
+                    true
+                } else if no_subscribe_on_register {
+                    false
+                } else {
+                    current.subscribe_on_register
+                },
+                position: fields.position.unwrap_or(current.position),
+            };
+            define::update(state, current.id, &n)
+                .await?
+                .map_err(refused)?
+                .with_context(|| format!("there is no newsletter {newsletter:?}"))?;
+            println!("Newsletter {} is saved.", n.slug);
+            Ok(())
+        }
+        NewsletterCommand::Archive { newsletter } => {
+            let current = {
+                let mut c = state.db.read().await?;
+                crate::newsletters::subscriptions::by_slug(c.ex(), &newsletter)
+                    .await?
+                    .with_context(|| format!("there is no newsletter {newsletter:?}"))?
+            };
+            if define::archive(state, current.id).await? {
+                println!("Newsletter {newsletter} is archived.");
+                Ok(())
+            } else {
+                bail!("newsletter {newsletter:?} is archived already")
             }
         }
     }

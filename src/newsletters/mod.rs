@@ -10,11 +10,14 @@
 //! - [`send`]: the sender, the bulk lane of the mail workers.
 //! - [`subscriptions`]: newsletters, subscribers, subscriptions and the
 //!   consent to offers, as readers and staff change them.
+//! - [`define`]: staff create, edit and archive newsletters and choose the
+//!   one in the box under every story.
 //! - [`links`]: the addresses of the signed links, built from `public_url`.
 
 pub mod bounces;
 pub mod cli;
 pub mod compose;
+pub mod define;
 pub mod issues;
 pub mod links;
 pub mod send;

@@ -94,38 +94,61 @@ impl NewNewsletter<'_> {
     /// The names and addresses go into mail headers, so a line break in any
     /// of them is refused (it would let a name add headers of its own).
     pub fn problems(&self) -> Vec<String> {
+        self.field_problems().into_iter().map(|(_, m)| m).collect()
+    }
+
+    /// [`Self::problems`], each with the field it is about (`slug`, `name`,
+    /// `description`, `from_name`, `from_address`, `reply_to`, `schedule`),
+    /// so a form can put the words next to the field.
+    pub fn field_problems(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
-        if !crate::domain::slug::is_slug(self.slug) {
-            out.push(format!(
-                "“{}” cannot be a newsletter's address: use lower-case letters, digits and hyphens.",
-                self.slug
+        if self.slug.is_empty() {
+            out.push((
+                "slug",
+                "Give the newsletter a short address (its slug): lower-case letters, digits and \
+                 hyphens."
+                    .into(),
+            ));
+        } else if !crate::domain::slug::is_slug(self.slug) {
+            out.push((
+                "slug",
+                format!(
+                    "“{}” cannot be a newsletter's address: use lower-case letters, digits and hyphens.",
+                    self.slug
+                ),
             ));
         }
         if self.name.trim().is_empty() {
-            out.push("Give the newsletter a name.".into());
+            out.push(("name", "Give the newsletter a name.".into()));
         }
-        for (what, value) in [
-            ("name", self.name),
-            ("sender name", self.from_name),
-            ("sender address", self.from_address),
-            ("reply-to address", self.reply_to),
-            ("schedule", self.schedule),
+        for (field, what, value) in [
+            ("name", "name", self.name),
+            ("from_name", "sender name", self.from_name),
+            ("from_address", "sender address", self.from_address),
+            ("reply_to", "reply-to address", self.reply_to),
+            ("schedule", "schedule", self.schedule),
         ] {
             if value.chars().any(char::is_control) {
-                out.push(format!("The {what} must be on one line."));
+                out.push((field, format!("The {what} must be on one line.")));
             } else if value.chars().count() > 200 {
-                out.push(format!("Please keep the {what} to 200 characters."));
+                out.push((field, format!("Please keep the {what} to 200 characters.")));
             }
         }
-        for (what, value) in [
-            ("sender address", self.from_address),
-            ("reply-to address", self.reply_to),
+        if self.description.chars().count() > 2000 {
+            out.push((
+                "description",
+                "Please keep the description to 2,000 characters.".into(),
+            ));
+        }
+        for (field, what, value) in [
+            ("from_address", "sender address", self.from_address),
+            ("reply_to", "reply-to address", self.reply_to),
         ] {
             if !value.is_empty()
                 && !value.chars().any(char::is_control)
                 && let Err(e) = Email::parse(value)
             {
-                out.push(format!("The {what}: {e}"));
+                out.push((field, format!("The {what}: {e}")));
             }
         }
         out

@@ -14,6 +14,7 @@ mod instances;
 mod limits;
 mod mail;
 mod meter;
+mod newsletter_admin;
 mod newsletter_send;
 mod newsletters;
 mod pages;
