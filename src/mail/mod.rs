@@ -12,9 +12,11 @@
 //!
 //! - [`outbox`]: the table's rows, enqueueing, claiming and marking.
 //! - [`transport`]: building the RFC 5322 message and handing it on.
+//! - [`smtp`]: the SMTP client, its connections kept open.
 //! - [`worker`]: the delivery loop.
 
 pub mod outbox;
+pub mod smtp;
 pub mod transport;
 pub mod worker;
 

@@ -8,22 +8,21 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
+use lettre::Message;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
-use lettre::transport::smtp::PoolConfig;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use url::Url;
+
+use super::smtp::SmtpClient;
 
 use super::outbox::OutboxRow;
 
 /// Where delivered mail goes.
 #[derive(Clone, Debug)]
 pub enum Transport {
-    /// An SMTP server, over a pool of connections reused across messages.
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// An SMTP server, over a few connections kept open ([`SmtpClient`]).
+    Smtp(Arc<SmtpClient>),
     /// A folder that receives each message as `<outbox id>.eml`: the
     /// default when no SMTP server is configured, so a development setup or
     /// a test can read what would have been sent.
@@ -73,48 +72,8 @@ impl Transport {
     /// - `smtps://host[:port]` (port 465 by default) speaks TLS from the
     ///   start;
     /// - `user:password@` in the URL (percent-encoded) are the credentials.
-    ///
-    /// Call it inside the Tokio runtime: the connection pool starts a task.
     pub fn smtp(url: &Url) -> anyhow::Result<Transport> {
-        if tokio::runtime::Handle::try_current().is_err() {
-            bail!("the SMTP transport must be built inside the Tokio runtime");
-        }
-        let host = match url.host() {
-            Some(url::Host::Domain(d)) => d.to_string(),
-            Some(url::Host::Ipv4(a)) => a.to_string(),
-            Some(url::Host::Ipv6(a)) => a.to_string(),
-            None => bail!("the SMTP URL names no host"),
-        };
-        let tls_mode = url
-            .query_pairs()
-            .find(|(k, _)| k == "tls")
-            .map(|(_, v)| v.into_owned());
-        let params = || {
-            TlsParameters::new(host.clone())
-                .with_context(|| format!("cannot set up TLS for the SMTP server {host}"))
-        };
-        let (tls, default_port) = match (url.scheme(), tls_mode.as_deref()) {
-            ("smtps", None) => (Tls::Wrapper(params()?), 465),
-            ("smtp", None | Some("opportunistic")) => (Tls::Opportunistic(params()?), 25),
-            ("smtp", Some("required")) => (Tls::Required(params()?), 25),
-            ("smtp", Some("none")) => (Tls::None, 25),
-            (scheme, mode) => bail!(
-                "the SMTP URL should be smtp:// (with ?tls=required or ?tls=none) or smtps://, got {scheme}:// with tls={}",
-                mode.unwrap_or("")
-            ),
-        };
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-            .port(url.port().unwrap_or(default_port))
-            .tls(tls)
-            .timeout(Some(Duration::from_secs(30)))
-            .pool_config(PoolConfig::new().max_size(4));
-        if !url.username().is_empty() {
-            let user = percent_decode(url.username()).context("the SMTP user name")?;
-            let password =
-                percent_decode(url.password().unwrap_or("")).context("the SMTP password")?;
-            builder = builder.credentials(Credentials::new(user, password));
-        }
-        Ok(Transport::Smtp(builder.build()))
+        Ok(Transport::Smtp(Arc::new(SmtpClient::from_url(url)?)))
     }
 
     /// A name for logs.
@@ -136,11 +95,17 @@ impl Transport {
     pub async fn deliver(&self, row: &OutboxRow) -> Result<(), DeliveryError> {
         let message = build_message(row)?;
         match self {
-            Transport::Smtp(smtp) => match smtp.send(message).await {
-                Ok(_) => Ok(()),
-                Err(e) if e.is_permanent() => Err(DeliveryError::Permanent(e.to_string())),
-                Err(e) => Err(DeliveryError::Temporary(e.to_string())),
-            },
+            Transport::Smtp(smtp) => smtp
+                .send_raw(message.envelope(), &message.formatted())
+                .await
+                .map_err(|e| match e {
+                    RawError::Refused(_) | RawError::NoSmtpUtf8 => {
+                        DeliveryError::Permanent(e.to_string())
+                    }
+                    RawError::Deferred(_) | RawError::Unavailable(_) => {
+                        DeliveryError::Temporary(e.to_string())
+                    }
+                }),
             Transport::Drop(dir) => {
                 write_drop(dir, row.id, &message.formatted())
                     .await
@@ -208,13 +173,7 @@ impl Transport {
         name: &str,
     ) -> Result<(), RawError> {
         match self {
-            Transport::Smtp(smtp) => match smtp.send_raw(envelope, bytes).await {
-                Ok(_) => Ok(()),
-                Err(e) if e.is_permanent() => Err(RawError::Refused(e.to_string())),
-                Err(e) if e.is_transient() => Err(RawError::Deferred(e.to_string())),
-                Err(e) if e.to_string().contains("SMTPUTF8") => Err(RawError::NoSmtpUtf8),
-                Err(e) => Err(RawError::Unavailable(e.to_string())),
-            },
+            Transport::Smtp(smtp) => smtp.send_raw(envelope, bytes).await,
             Transport::Drop(dir) => write_drop_named(dir, name, bytes)
                 .await
                 .map_err(|e| RawError::Unavailable(format!("{}: {e}", dir.display()))),
@@ -288,7 +247,7 @@ pub fn build_message(row: &OutboxRow) -> Result<Message, DeliveryError> {
 }
 
 /// Decodes `%XX` escapes (the user and password of a URL).
-fn percent_decode(s: &str) -> anyhow::Result<String> {
+pub(crate) fn percent_decode(s: &str) -> anyhow::Result<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -420,12 +379,6 @@ mod tests {
         assert!(ok("smtp://[::1]:25"));
         assert!(!ok("smtps://mail.example?tls=none"));
         assert!(!ok("smtp://mail.example?tls=maybe"));
-    }
-
-    #[test]
-    fn an_smtp_transport_outside_the_runtime_is_an_error_not_a_panic() {
-        let url = Url::parse("smtp://127.0.0.1:2525").unwrap();
-        assert!(Transport::smtp(&url).is_err());
     }
 
     #[test]

@@ -258,8 +258,8 @@ pub async fn run_with<F: Future>(
         }
     }
     if let Transport::Smtp(smtp) = &transport {
-        // Says QUIT on the pooled connections.
-        lettre::AsyncTransport::shutdown(smtp).await;
+        // Says QUIT on the kept connections.
+        smtp.shutdown().await;
     }
     tracing::info!("mail worker stopped");
 }
