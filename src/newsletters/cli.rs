@@ -346,28 +346,24 @@ async fn send(state: &AppState, issue: i64, lease_secs: u64, batch: i64) -> anyh
     sender.options.lease_margin = sender.options.lease / 4;
     sender.options.batch = batch.max(1);
     let started = Instant::now();
-    let mut last = Instant::now() - Duration::from_secs(10);
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let p = sender
         .run_issue(issue, |p| {
-            if last.elapsed() >= Duration::from_secs(1) {
-                last = Instant::now();
-                let line = format!(
-                    "issue {issue}: {} recipients{}, sent {}, failed {}, skipped {}, waiting {}",
-                    p.recipients,
-                    if p.expanded { "" } else { " so far" },
-                    p.sent,
-                    p.failed,
-                    p.skipped,
-                    p.waiting
-                );
-                if tty {
-                    eprint!("\r{line}   ");
-                } else {
-                    eprintln!("{line}");
-                }
-                let _ = std::io::stderr().flush();
+            let line = format!(
+                "issue {issue}: {} recipients{}, sent {}, failed {}, skipped {}, waiting {}",
+                p.recipients,
+                if p.expanded { "" } else { " so far" },
+                p.sent,
+                p.failed,
+                p.skipped,
+                p.waiting
+            );
+            if tty {
+                eprint!("\r{line}   ");
+            } else {
+                eprintln!("{line}");
             }
+            let _ = std::io::stderr().flush();
         })
         .await?;
     if tty {

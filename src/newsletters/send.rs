@@ -313,24 +313,33 @@ impl Sender {
     }
 
     /// Sends one issue to its end (or until it is cancelled), calling
-    /// `progress` after each step; the command line's `newsletter send`.
+    /// `progress` about once a second and at the end; the command line's
+    /// `newsletter send`. (Counting the recipients by state reads them all,
+    /// so it is not done after every batch.)
     pub async fn run_issue(
         &self,
         issue_id: i64,
         mut progress: impl FnMut(&issues::Progress),
     ) -> anyhow::Result<issues::Progress> {
+        let mut last = Instant::now() - Duration::from_secs(10);
         loop {
             let report = self.step().await?;
-            let p = {
-                let mut c = self.db.read().await?;
-                issues::progress(c.ex(), issue_id)
+            let mut c = self.db.read().await?;
+            let issue = issues::find(c.ex(), issue_id)
+                .await?
+                .with_context(|| format!("there is no issue {issue_id}"))?;
+            let done = issue.state != "sending";
+            if done || last.elapsed() >= Duration::from_secs(1) {
+                last = Instant::now();
+                let p = issues::progress(c.ex(), issue_id)
                     .await?
-                    .with_context(|| format!("there is no issue {issue_id}"))?
-            };
-            progress(&p);
-            if p.state != "sending" {
-                return Ok(p);
+                    .with_context(|| format!("there is no issue {issue_id}"))?;
+                progress(&p);
+                if done {
+                    return Ok(p);
+                }
             }
+            drop(c);
             if !report.busy() {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
