@@ -108,13 +108,10 @@ struct IssueMail {
 pub struct Sender {
     db: Db,
     config: Arc<Config>,
-    keys: Keys,
     renderer: Renderer,
     transport: Transport,
     clock: Arc<dyn Clock>,
-    dkim: Option<DkimConfig>,
-    bounce: (String, String),
-    message_id_domain: String,
+    builder: Arc<Builder>,
     pub options: SendOptions,
     pace: Mutex<Pace>,
     issues: Mutex<HashMap<i64, Arc<IssueMail>>>,
@@ -134,18 +131,21 @@ impl Sender {
             (Some(file), Some(selector)) => Some(load_dkim(file, selector, &dkim_domain(&config))?),
             _ => None,
         };
-        let bounce = bounce_parts(&config);
-        Ok(Sender {
+        let builder = Arc::new(Builder {
+            bounce: bounce_parts(&config),
             message_id_domain: crate::mail::message_id_domain(&config),
+            config: config.clone(),
+            keys,
+            dkim,
+        });
+        Ok(Sender {
             pace: Mutex::new(Pace::new(config.mail_domain_rate)),
             db,
             config,
-            keys,
             renderer,
             transport,
             clock,
-            dkim,
-            bounce,
+            builder,
             options: SendOptions::default(),
             issues: Mutex::new(HashMap::new()),
             pause: Mutex::new(None),
@@ -170,7 +170,7 @@ impl Sender {
 
     /// Whether DKIM signing is on.
     pub fn signs(&self) -> bool {
-        self.dkim.is_some()
+        self.builder.dkim.is_some()
     }
 
     /// One round: start due issues, copy recipients, deliver one batch.
@@ -233,12 +233,9 @@ impl Sender {
                 }
             };
             let statuses = self.statuses(&mail.newsletter, &recipients).await?;
-            for (i, r) in recipients.iter().enumerate() {
-                let now = self.now();
-                if stop || now.saturating_add(margin) >= r.lease_until.unwrap_or(i64::MIN) {
-                    self.release(&recipients[i..], now, &mut report).await?;
-                    break;
-                }
+            // First who is skipped or paced; then the rest, in order.
+            let mut todo: Vec<(Recipient, Reader)> = Vec::with_capacity(recipients.len());
+            for r in &recipients {
                 let status = statuses.get(&r.subscriber_id);
                 if let Some(why) = skip_reason(status) {
                     self.mark(r, Mark::Skipped(why)).await?;
@@ -252,8 +249,40 @@ impl Sender {
                     report.released += 1;
                     continue;
                 }
-                let reader = status.map_or(Reader::Anonymous, |s| s.reader());
-                let (envelope, bytes, name) = match self.build(&mail, r, reader, now) {
+                todo.push((r.clone(), status.map_or(Reader::Anonymous, |s| s.reader())));
+            }
+            // Each message is built on another thread while the one before
+            // it is handed over and marked; the handing over and marking stay
+            // strictly one at a time, so a crash repeats at most one message.
+            let build = |i: usize| {
+                todo.get(i).map(|(r, reader)| {
+                    let (builder, mail, r, reader, now) = (
+                        self.builder.clone(),
+                        mail.clone(),
+                        r.clone(),
+                        *reader,
+                        self.now(),
+                    );
+                    tokio::task::spawn_blocking(move || builder.build(&mail, &r, reader, now))
+                })
+            };
+            let mut next = build(0);
+            for i in 0..todo.len() {
+                let r = &todo[i].0;
+                let now = self.now();
+                let built = match next.take() {
+                    Some(handle) => handle
+                        .await
+                        .map_err(|e| anyhow::anyhow!("a message build failed: {e}"))?,
+                    None => Err("the message was not built".to_string()),
+                };
+                if stop || now.saturating_add(margin) >= r.lease_until.unwrap_or(i64::MIN) {
+                    let rest: Vec<Recipient> = todo[i..].iter().map(|(r, _)| r.clone()).collect();
+                    self.release(&rest, now, &mut report).await?;
+                    break;
+                }
+                next = build(i + 1);
+                let (envelope, bytes, name) = match built {
                     Ok(m) => m,
                     Err(e) => {
                         self.mark(r, Mark::Failed(&e)).await?;
@@ -296,7 +325,9 @@ impl Sender {
                         let wait = self.pause_after_failure();
                         tracing::warn!(error = %e, wait_secs = wait.as_secs(), "the mail server cannot be reached; newsletters wait");
                         let at = now + i64::try_from(wait.as_micros()).unwrap_or(i64::MAX);
-                        self.release(&recipients[i..], at, &mut report).await?;
+                        let rest: Vec<Recipient> =
+                            todo[i..].iter().map(|(r, _)| r.clone()).collect();
+                        self.release(&rest, at, &mut report).await?;
                         report.unavailable = true;
                         stop = true;
                         break;
@@ -460,7 +491,19 @@ impl Sender {
         )?;
         Ok(rows.into_iter().map(|s| (s.subscriber_id, s)).collect())
     }
+}
 
+/// What building a recipient's message needs, shared with the threads
+/// that build messages ahead of their turn.
+struct Builder {
+    config: Arc<Config>,
+    keys: Keys,
+    dkim: Option<DkimConfig>,
+    bounce: (String, String),
+    message_id_domain: String,
+}
+
+impl Builder {
     /// The message for one recipient: envelope (with its VERP return
     /// path), the signed bytes, and the name for the mail-drop folder.
     fn build(
