@@ -51,6 +51,9 @@ enum Command {
     /// Check comments against the guidelines; measure the check; train its model.
     #[command(subcommand)]
     Moderate(masthead::moderation::cli::ModerateCommand),
+    /// Bring comments from another platform (Disqus, JSON Lines); undo; list.
+    #[command(subcommand)]
+    Import(masthead::import::cli::ImportCommand),
 }
 
 #[derive(Subcommand)]
@@ -198,6 +201,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => user_grant(&cli.common, &email, from, until, &source).await,
         Command::User(UserCommand::Revoke { email, source }) => {
             user_revoke(&cli.common, &email, source.as_deref()).await
+        }
+        Command::Import(command) => {
+            let config = load_config(&cli.common, None)?;
+            let db = open_database(&config).await?;
+            let now = masthead::clock::micros(system_clock().now());
+            let out = masthead::import::cli::run(&config, &db, command, now, true).await;
+            db.close().await;
+            print!("{}", out?);
+            Ok(())
         }
         Command::Moderate(mut command) => {
             // Given a data folder or a database, the publication's own

@@ -1,0 +1,483 @@
+//! Imports from other platforms: their record, the rows they write, the
+//! pass that links replies to parents, undo, and the identities of the
+//! imported authors that members can claim.
+
+use super::{Count, Ex, Id, stories::reborrow};
+use crate::import::{Author, Thread};
+use crate::{execute, fetch_all, fetch_one, fetch_optional};
+
+/// Rows of one pass of the linking and undo loops.
+const CHUNK: i64 = 5000;
+
+/// Starts an import of a file, or takes up the earlier import of the same
+/// file (same kind and SHA-256) that was not undone: a second run then
+/// completes it or adds nothing.
+pub async fn start(
+    mut ex: Ex<'_>,
+    kind: &str,
+    file_name: &str,
+    sha256: &str,
+    options: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    if let Some(r) = fetch_optional!(
+        reborrow(&mut ex),
+        Id,
+        "select id from imports where kind = $1 and file_sha256 = $2 and state <> 'undone' \
+         order by id desc limit 1",
+        kind,
+        sha256
+    )? {
+        execute!(
+            ex,
+            "update imports set state = 'running', options = $2, finished_at = null where id = $1",
+            r.id,
+            options
+        )?;
+        return Ok(r.id);
+    }
+    Ok(fetch_one!(
+        ex,
+        Id,
+        "insert into imports (kind, file_name, file_sha256, options, state, started_at) \
+         values ($1, $2, $3, $4, 'running', $5) returning id",
+        kind,
+        file_name,
+        sha256,
+        options,
+        now
+    )?
+    .id)
+}
+
+pub async fn finish(
+    ex: Ex<'_>,
+    id: i64,
+    state: &str,
+    counts: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    execute!(
+        ex,
+        "update imports set state = $2, counts = $3, finished_at = $4 where id = $1",
+        id,
+        state,
+        counts,
+        now
+    )?;
+    Ok(())
+}
+
+#[derive(Clone, Debug, sqlx::FromRow, serde::Serialize)]
+pub struct ImportRow {
+    pub id: i64,
+    pub kind: String,
+    pub file_name: String,
+    pub file_sha256: String,
+    pub options: String,
+    pub state: String,
+    pub counts: String,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    /// Comments of this import still stored.
+    pub comments: i64,
+    pub orphan_threads: i64,
+    pub identities: i64,
+    pub claimed: i64,
+}
+
+/// Every import, newest first.
+pub async fn list(ex: Ex<'_>) -> Result<Vec<ImportRow>, sqlx::Error> {
+    fetch_all!(
+        ex,
+        ImportRow,
+        "select i.id, i.kind, i.file_name, i.file_sha256, i.options, i.state, i.counts, \
+         i.started_at, i.finished_at, \
+         (select count(*) from comments c where c.import_id = i.id) as comments, \
+         (select count(*) from import_threads t where t.import_id = i.id) as orphan_threads, \
+         (select count(*) from import_identities d where d.import_id = i.id) as identities, \
+         (select count(*) from import_identities d where d.import_id = i.id \
+           and d.claimed_by is not null) as claimed \
+         from imports i order by i.id desc"
+    )
+}
+
+pub async fn find(ex: Ex<'_>, id: i64) -> Result<Option<ImportRow>, sqlx::Error> {
+    Ok(list(ex).await?.into_iter().find(|r| r.id == id))
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyId {
+    author_key: String,
+    id: i64,
+}
+
+/// The identities an import has written so far (to take up a run).
+pub async fn identities_of(ex: Ex<'_>, import_id: i64) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let rows = fetch_all!(
+        ex,
+        KeyId,
+        "select author_key, id from import_identities where import_id = $1",
+        import_id
+    )?;
+    Ok(rows.into_iter().map(|r| (r.author_key, r.id)).collect())
+}
+
+pub async fn add_identity(mut ex: Ex<'_>, import_id: i64, a: &Author) -> Result<i64, sqlx::Error> {
+    if let Some(r) = fetch_optional!(
+        reborrow(&mut ex),
+        Id,
+        "insert into import_identities (import_id, author_key, name, email, verified) \
+         values ($1, $2, $3, $4, $5) on conflict (import_id, author_key) do nothing returning id",
+        import_id,
+        &a.key,
+        &a.name,
+        a.email.as_deref(),
+        a.verified
+    )? {
+        return Ok(r.id);
+    }
+    Ok(fetch_one!(
+        ex,
+        Id,
+        "select id from import_identities where import_id = $1 and author_key = $2",
+        import_id,
+        &a.key
+    )?
+    .id)
+}
+
+/// A comment to write.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub story_id: i64,
+    pub author_name: String,
+    pub body: String,
+    pub status: &'static str,
+    pub verdict: &'static str,
+    pub reasons: String,
+    pub scores: String,
+    pub created_at: i64,
+    pub source_id: String,
+    pub source_parent: Option<String>,
+    pub identity: i64,
+}
+
+/// Writes rows in one statement; those already there (same platform and
+/// id) are left alone. Answers how many were written.
+pub async fn insert_rows(
+    ex: Ex<'_>,
+    import_id: i64,
+    kind: &str,
+    rows: &[Row],
+) -> Result<u64, sqlx::Error> {
+    const PER_ROW: usize = 11;
+    let mut sql = String::with_capacity(64 + rows.len() * 80);
+    sql.push_str(
+        "insert into comments (import_id, source_kind, story_id, author_name, body, status, \
+         verdict, reasons, scores, created_at, source_id, source_parent, import_identity_id) values ",
+    );
+    for i in 0..rows.len() {
+        if i > 0 {
+            sql.push(',');
+        }
+        let b = 2 + i * PER_ROW;
+        sql.push_str("($1, $2");
+        for k in 1..=PER_ROW {
+            sql.push_str(&format!(", ${}", b + k));
+        }
+        sql.push(')');
+    }
+    sql.push_str(" on conflict (source_kind, source_id) do nothing");
+    macro_rules! bind_all {
+        ($q:expr) => {{
+            let mut q = $q.bind(import_id).bind(kind);
+            for r in rows {
+                q = q
+                    .bind(r.story_id)
+                    .bind(&r.author_name)
+                    .bind(&r.body)
+                    .bind(r.status)
+                    .bind(r.verdict)
+                    .bind(&r.reasons)
+                    .bind(&r.scores)
+                    .bind(r.created_at)
+                    .bind(&r.source_id)
+                    .bind(r.source_parent.as_deref())
+                    .bind(r.identity);
+            }
+            q
+        }};
+    }
+    let sql = sqlx::AssertSqlSafe(sql);
+    Ok(match ex {
+        Ex::Sqlite(c) => bind_all!(sqlx::query(sql))
+            .execute(&mut *c)
+            .await?
+            .rows_affected(),
+        Ex::Postgres(c) => bind_all!(sqlx::query(sql))
+            .execute(&mut *c)
+            .await?
+            .rows_affected(),
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct Span {
+    lo: Option<i64>,
+    hi: Option<i64>,
+}
+
+async fn span(ex: Ex<'_>, import_id: i64) -> Result<(i64, i64), sqlx::Error> {
+    let s = fetch_one!(
+        ex,
+        Span,
+        "select min(id) as lo, max(id) as hi from comments where import_id = $1",
+        import_id
+    )?;
+    Ok((s.lo.unwrap_or(0), s.hi.unwrap_or(-1)))
+}
+
+/// Links an import's replies to their parents (found by the old
+/// platform's ids among the stored rows, on the same story), then gives
+/// every comment without a thread its root and depth, and counts replies.
+/// Runs in short transactions of [`CHUNK`] rows.
+pub async fn resolve(db: &super::Db, import_id: i64) -> Result<(), sqlx::Error> {
+    let (lo, hi) = {
+        let mut c = db.read().await?;
+        span(c.ex(), import_id).await?
+    };
+    let mut from = lo;
+    while from <= hi {
+        let mut tx = db.begin().await?;
+        execute!(
+            tx.ex(),
+            "update comments set parent_id = (select p.id from comments p \
+               where p.source_kind = comments.source_kind and p.source_id = comments.source_parent \
+               and p.story_id = comments.story_id and p.id <> comments.id) \
+             where import_id = $1 and id >= $2 and id < $3 and source_parent is not null \
+             and parent_id is null",
+            import_id,
+            from,
+            from + CHUNK
+        )?;
+        tx.commit().await?;
+        from += CHUNK;
+    }
+    place_in_threads(db).await?;
+    let mut from = lo;
+    while from <= hi {
+        let mut tx = db.begin().await?;
+        execute!(
+            tx.ex(),
+            "update comments set reply_count = (select count(*) from comments r \
+               where r.root_id = comments.id and r.id <> comments.id and r.status = 'visible') \
+             where import_id = $1 and id >= $2 and id < $3 and parent_id is null",
+            import_id,
+            from,
+            from + CHUNK
+        )?;
+        tx.commit().await?;
+        from += CHUNK;
+    }
+    Ok(())
+}
+
+/// Gives comments without a root (imported ones, and those whose thread
+/// an undo took away) their root and depth: top-level ones are their own
+/// root; a reply takes its parent's, a level deeper. A cycle of parents
+/// in the old data is broken by making its members top-level.
+async fn place_in_threads(db: &super::Db) -> Result<(), sqlx::Error> {
+    loop {
+        let mut progressed = false;
+        loop {
+            let mut tx = db.begin().await?;
+            let n = execute!(
+                tx.ex(),
+                "update comments set root_id = id, depth = 0 where id in (select id from comments \
+                 where root_id is null and parent_id is null limit $1)",
+                CHUNK
+            )?;
+            tx.commit().await?;
+            if n == 0 {
+                break;
+            }
+            progressed = true;
+        }
+        loop {
+            let mut tx = db.begin().await?;
+            let n = execute!(
+                tx.ex(),
+                "update comments set \
+                   root_id = (select p.root_id from comments p where p.id = comments.parent_id), \
+                   depth = (select p.depth + 1 from comments p where p.id = comments.parent_id) \
+                 where id in (select c.id from comments c join comments p on p.id = c.parent_id \
+                   where c.root_id is null and p.root_id is not null limit $1)",
+                CHUNK
+            )?;
+            tx.commit().await?;
+            if n == 0 {
+                break;
+            }
+            progressed = true;
+        }
+        let mut c = db.read().await?;
+        let left = fetch_one!(
+            c.ex(),
+            Count,
+            "select count(*) as n from comments where root_id is null"
+        )?
+        .n;
+        drop(c);
+        if left == 0 {
+            return Ok(());
+        }
+        if !progressed {
+            // Only cycles are left.
+            let mut w = db.write().await?;
+            execute!(
+                w.ex(),
+                "update comments set parent_id = null where root_id is null"
+            )?;
+        }
+    }
+}
+
+/// Keeps a thread that matched no story, with how many posts it had.
+pub async fn keep_orphan(
+    ex: Ex<'_>,
+    import_id: i64,
+    t: &Thread,
+    posts: u64,
+) -> Result<(), sqlx::Error> {
+    execute!(
+        ex,
+        "insert into import_threads (import_id, source_id, link, identifier, title, posts) \
+         values ($1, $2, $3, $4, $5, $6) on conflict (import_id, source_id) do update \
+         set posts = excluded.posts, link = excluded.link, identifier = excluded.identifier",
+        import_id,
+        &t.source_id,
+        &t.link,
+        &t.identifier,
+        &t.title,
+        posts as i64
+    )?;
+    Ok(())
+}
+
+#[derive(Clone, Debug, sqlx::FromRow, serde::Serialize)]
+pub struct Orphan {
+    pub source_id: String,
+    pub link: String,
+    pub identifier: String,
+    pub title: String,
+    pub posts: i64,
+}
+
+pub async fn orphans(ex: Ex<'_>, import_id: i64) -> Result<Vec<Orphan>, sqlx::Error> {
+    fetch_all!(
+        ex,
+        Orphan,
+        "select source_id, link, identifier, title, posts from import_threads \
+         where import_id = $1 order by posts desc, id",
+        import_id
+    )
+}
+
+pub async fn story_exists(ex: Ex<'_>, id: i64) -> Result<Option<i64>, sqlx::Error> {
+    Ok(fetch_optional!(ex, Id, "select id from stories where id = $1", id)?.map(|r| r.id))
+}
+
+/// The story an old address (a path) now belongs to.
+pub async fn redirect_of(ex: Ex<'_>, path: &str) -> Result<Option<i64>, sqlx::Error> {
+    Ok(fetch_optional!(
+        ex,
+        Id,
+        "select story_id as id from redirects where old_path = $1",
+        path
+    )?
+    .map(|r| r.id))
+}
+
+/// What an undo took away.
+#[derive(Clone, Debug, Default)]
+pub struct Undone {
+    pub comments: u64,
+    pub identities: u64,
+    pub threads: u64,
+}
+
+/// Takes an import away as a whole: its comments (replies members wrote to
+/// them here stay, moved up to the top level of their story), its
+/// identities and orphan threads. The import stays in the history, undone.
+pub async fn undo(db: &super::Db, import_id: i64) -> Result<Undone, sqlx::Error> {
+    let mut done = Undone::default();
+    let (lo, hi) = {
+        let mut c = db.read().await?;
+        span(c.ex(), import_id).await?
+    };
+    let mut from = lo;
+    while from <= hi {
+        let mut tx = db.begin().await?;
+        // Replies pointing into this chunk lose their parent first: other
+        // imported ones go next, members' own ones move up.
+        execute!(
+            tx.ex(),
+            "update comments set parent_id = null where parent_id in (select id from comments \
+             where import_id = $1 and id >= $2 and id < $3)",
+            import_id,
+            from,
+            from + CHUNK
+        )?;
+        done.comments += execute!(
+            tx.ex(),
+            "delete from comments where import_id = $1 and id >= $2 and id < $3",
+            import_id,
+            from,
+            from + CHUNK
+        )?;
+        tx.commit().await?;
+        from += CHUNK;
+    }
+    let mut tx = db.begin().await?;
+    // Members' comments whose thread was imported find a new one.
+    execute!(
+        tx.ex(),
+        "update comments set root_id = null where root_id is not null \
+         and not exists (select 1 from comments r where r.id = comments.root_id)"
+    )?;
+    done.identities = execute!(
+        tx.ex(),
+        "delete from import_identities where import_id = $1",
+        import_id
+    )?;
+    done.threads = execute!(
+        tx.ex(),
+        "delete from import_threads where import_id = $1",
+        import_id
+    )?;
+    execute!(
+        tx.ex(),
+        "delete from redirects where import_id = $1",
+        import_id
+    )?;
+    execute!(
+        tx.ex(),
+        "update imports set state = 'undone' where id = $1",
+        import_id
+    )?;
+    super::settings::bump_content_epoch(tx.ex()).await?;
+    tx.commit().await?;
+    place_in_threads(db).await?;
+    // Members' replies that became top-level count their own replies.
+    let mut w = db.write().await?;
+    execute!(
+        w.ex(),
+        "update comments set reply_count = (select count(*) from comments r \
+           where r.root_id = comments.id and r.id <> comments.id and r.status = 'visible') \
+         where parent_id is null and root_id = id and reply_count = 0 and exists (select 1 \
+         from comments r where r.root_id = comments.id and r.id <> comments.id \
+         and r.status = 'visible')"
+    )?;
+    Ok(done)
+}
