@@ -68,6 +68,17 @@ pub async fn finish(
     Ok(())
 }
 
+/// Deletes an import that stored nothing at all (a file unreadable from
+/// its start); answers whether it did.
+pub async fn forget_if_empty(ex: Ex<'_>, id: i64) -> Result<bool, sqlx::Error> {
+    Ok(execute!(
+        ex,
+        "delete from imports where id = $1 and not exists (select 1 from comments \
+         where import_id = $1) and not exists (select 1 from redirects where import_id = $1)",
+        id
+    )? > 0)
+}
+
 #[derive(Clone, Debug, sqlx::FromRow, serde::Serialize)]
 pub struct ImportRow {
     pub id: i64,
@@ -222,6 +233,27 @@ pub async fn insert_rows(
     })
 }
 
+/// A statement with a list of ids bound.
+async fn execute_in(ex: Ex<'_>, sql: String, ids: &[i64]) -> Result<u64, sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(sql);
+    Ok(match ex {
+        Ex::Sqlite(c) => {
+            let mut q = sqlx::query(sql);
+            for id in ids {
+                q = q.bind(*id);
+            }
+            q.execute(&mut *c).await?.rows_affected()
+        }
+        Ex::Postgres(c) => {
+            let mut q = sqlx::query(sql);
+            for id in ids {
+                q = q.bind(*id);
+            }
+            q.execute(&mut *c).await?.rows_affected()
+        }
+    })
+}
+
 #[derive(sqlx::FromRow)]
 struct Span {
     lo: Option<i64>,
@@ -247,22 +279,46 @@ pub async fn resolve(db: &super::Db, import_id: i64) -> Result<(), sqlx::Error> 
         let mut c = db.read().await?;
         span(c.ex(), import_id).await?
     };
-    let mut from = lo;
-    while from <= hi {
+    // Replies without their parent whose parent is now stored: this
+    // import's, and those an earlier import of the same platform (a run
+    // cut short, say) had to make top-level.
+    let waiting: Vec<i64> = {
+        let mut c = db.read().await?;
+        fetch_all!(
+            c.ex(),
+            Id,
+            "select c.id from comments c where c.source_kind = (select i.kind from imports i \
+               where i.id = $1) and c.parent_id is null and c.source_parent is not null \
+             and exists (select 1 from comments p where p.source_kind = c.source_kind \
+               and p.source_id = c.source_parent and p.story_id = c.story_id and p.id <> c.id)",
+            import_id
+        )?
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
+    };
+    for chunk in waiting.chunks(CHUNK as usize) {
+        let list = super::placeholders(0, chunk.len());
         let mut tx = db.begin().await?;
-        execute!(
+        execute_in(
             tx.ex(),
-            "update comments set parent_id = (select p.id from comments p \
-               where p.source_kind = comments.source_kind and p.source_id = comments.source_parent \
-               and p.story_id = comments.story_id and p.id <> comments.id) \
-             where import_id = $1 and id >= $2 and id < $3 and source_parent is not null \
-             and parent_id is null",
-            import_id,
-            from,
-            from + CHUNK
-        )?;
+            format!(
+                "update comments set root_id = null, parent_id = (select p.id from comments p \
+                   where p.source_kind = comments.source_kind \
+                   and p.source_id = comments.source_parent and p.story_id = comments.story_id \
+                   and p.id <> comments.id) where id in ({list})"
+            ),
+            chunk,
+        )
+        .await?;
+        // Their replies find their thread again too.
+        execute_in(
+            tx.ex(),
+            format!("update comments set root_id = null where root_id in ({list})"),
+            chunk,
+        )
+        .await?;
         tx.commit().await?;
-        from += CHUNK;
     }
     place_in_threads(db).await?;
     let mut from = lo;

@@ -172,9 +172,9 @@ fn finish(file: &Path, report: Report) -> anyhow::Result<String> {
             Some(id) => format!(
                 " What was read before is stored under import {id}: run the import again on the whole file to complete it, or `masthead import undo {id}`."
             ),
-            None => String::new(),
+            None => " Nothing was written.".into(),
         };
-        anyhow::bail!("{summary}{} stops {f}.{undo}", file.display());
+        anyhow::bail!("{summary}{} cannot be read on {f}.{undo}", file.display());
     }
     Ok(summary)
 }

@@ -296,9 +296,6 @@ impl Report {
                 }
             );
         }
-        if let Some(f) = &self.fatal {
-            let _ = writeln!(out, "Stopped: {f}");
-        }
         out
     }
 }
@@ -582,7 +579,24 @@ pub async fn run(
         b.finish_and_clear();
     }
     if let Err(f) = parsed {
-        report.fatal = Some(format!("at byte {}: {}", f.pos, f.message));
+        let left = file_size.saturating_sub(f.pos);
+        let hint = if left < 4096 && !f.message.contains("breaks off") && f.pos > 0 {
+            format!(" (the file ends {left} bytes later: it looks cut short)")
+        } else {
+            String::new()
+        };
+        report.fatal = Some(format!("at byte {}: {}{hint}", f.pos, f.message));
+    }
+    if let (Some(id), Some(_)) = (import_id, &report.fatal)
+        && report.imported == 0
+        && report.already == 0
+    {
+        // Nothing of this file is stored: no import to keep.
+        let mut conn = db.write().await?;
+        if imports::forget_if_empty(conn.ex(), id).await? {
+            report.import_id = None;
+            return Ok(report);
+        }
     }
     if let Some(id) = import_id {
         imports::resolve(db, id).await?;

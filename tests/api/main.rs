@@ -8,6 +8,7 @@ mod comments;
 mod entitlements;
 mod feeds;
 mod helpers;
+mod import;
 mod instances;
 mod limits;
 mod mail;
