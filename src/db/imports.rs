@@ -6,6 +6,10 @@ use super::{Count, Ex, Id, stories::reborrow};
 use crate::import::{Author, Thread};
 use crate::{execute, fetch_all, fetch_one, fetch_optional};
 
+// The thread counts sum over a thread's rows (`case when`), rather than
+// filter them by status in `where`: so SQLite, without statistics, looks
+// them up by root and not by status.
+
 /// Rows of one pass of the linking and undo loops.
 const CHUNK: i64 = 5000;
 
@@ -326,8 +330,9 @@ pub async fn resolve(db: &super::Db, import_id: i64) -> Result<(), sqlx::Error> 
         let mut tx = db.begin().await?;
         execute!(
             tx.ex(),
-            "update comments set reply_count = (select count(*) from comments r \
-               where r.root_id = comments.id and r.id <> comments.id and r.status = 'visible') \
+            "update comments set reply_count = (select coalesce(sum(case when r.status = 'visible' \
+               then 1 else 0 end), 0) from comments r \
+               where r.root_id = comments.id and r.id <> comments.id) \
              where import_id = $1 and id >= $2 and id < $3 and parent_id is null",
             import_id,
             from,
@@ -529,11 +534,145 @@ pub async fn undo(db: &super::Db, import_id: i64) -> Result<Undone, sqlx::Error>
     let mut w = db.write().await?;
     execute!(
         w.ex(),
-        "update comments set reply_count = (select count(*) from comments r \
-           where r.root_id = comments.id and r.id <> comments.id and r.status = 'visible') \
+        "update comments set reply_count = (select coalesce(sum(case when r.status = 'visible' \
+           then 1 else 0 end), 0) from comments r \
+           where r.root_id = comments.id and r.id <> comments.id) \
          where parent_id is null and root_id = id and reply_count = 0 and exists (select 1 \
          from comments r where r.root_id = comments.id and r.id <> comments.id \
          and r.status = 'visible')"
     )?;
     Ok(done)
+}
+
+/// Comments waiting for a member: those of identities with this address
+/// that the old platform had verified and nobody has claimed.
+#[derive(Clone, Debug, Default, sqlx::FromRow, serde::Serialize)]
+pub struct Offer {
+    pub comments: i64,
+    pub identities: i64,
+}
+
+pub async fn offer(ex: Ex<'_>, email: &str) -> Result<Offer, sqlx::Error> {
+    fetch_one!(
+        ex,
+        Offer,
+        "select (select count(*) from comments c join import_identities d \
+           on d.id = c.import_identity_id where d.email = $1 and d.verified \
+           and c.status in ('visible', 'pending') \
+           and d.claimed_by is null and c.member_id is null) as comments, \
+         (select count(*) from import_identities d where d.email = $1 and d.verified \
+           and d.claimed_by is null) as identities",
+        email
+    )
+}
+
+/// The old display names under the offered identities.
+pub async fn offered_names(ex: Ex<'_>, email: &str) -> Result<Vec<String>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Name {
+        name: String,
+    }
+    Ok(fetch_all!(
+        ex,
+        Name,
+        "select distinct name from import_identities where email = $1 and verified \
+         and claimed_by is null order by name",
+        email
+    )?
+    .into_iter()
+    .map(|n| n.name)
+    .collect())
+}
+
+/// The identities a claim takes: one by id (a moderator's choice), or
+/// every unclaimed one the old platform verified with the address.
+const CLAIMED: &str = "select d.id from import_identities d where d.claimed_by is null \
+     and (($2 > 0 and d.id = $2) or ($2 = 0 and d.email = $3 and d.verified))";
+
+/// Gives a member the comments of the identities chosen (see [`CLAIMED`]);
+/// `name`, when given, replaces the old display name on them. Answers the
+/// comments attached.
+async fn attach(
+    mut ex: Ex<'_>,
+    member_id: i64,
+    by_identity: Option<i64>,
+    email: &str,
+    name: Option<&str>,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    let sql = format!(
+        "update comments set member_id = $1, author_name = coalesce($4, author_name) \
+         where member_id is null and import_identity_id in ({CLAIMED})"
+    );
+    let n = execute!(
+        reborrow(&mut ex),
+        sqlx::AssertSqlSafe(sql),
+        member_id,
+        by_identity.unwrap_or(0),
+        email,
+        name
+    )?;
+    let sql = format!(
+        "update import_identities set claimed_by = $1, claimed_at = $4 where id in ({CLAIMED})"
+    );
+    execute!(
+        ex,
+        sqlx::AssertSqlSafe(sql),
+        member_id,
+        by_identity.unwrap_or(0),
+        email,
+        now
+    )?;
+    Ok(n)
+}
+
+/// A member claims the comments offered to their verified address.
+pub async fn claim(
+    ex: Ex<'_>,
+    member_id: i64,
+    email: &str,
+    name: Option<&str>,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    attach(ex, member_id, None, email, name, now).await
+}
+
+/// A moderator gives a member one identity's comments (a guest's, or an
+/// unverified address's), after the member asked.
+pub async fn attach_identity(
+    ex: Ex<'_>,
+    member_id: i64,
+    identity_id: i64,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    attach(ex, member_id, Some(identity_id), "", None, now).await
+}
+
+#[derive(Clone, Debug, sqlx::FromRow, serde::Serialize)]
+pub struct Identity {
+    pub id: i64,
+    pub import_id: i64,
+    pub name: String,
+    pub email: Option<String>,
+    pub verified: bool,
+    pub comments: i64,
+}
+
+/// Unclaimed identities with an address or a name like the member's, for
+/// the moderators' desk.
+pub async fn unclaimed_like(
+    ex: Ex<'_>,
+    email: &str,
+    name: &str,
+) -> Result<Vec<Identity>, sqlx::Error> {
+    fetch_all!(
+        ex,
+        Identity,
+        "select d.id, d.import_id, d.name, d.email, d.verified, \
+         (select count(*) from comments c where c.import_identity_id = d.id) as comments \
+         from import_identities d where d.claimed_by is null \
+         and (d.email = $1 or lower(d.name) = lower($2)) order by d.id limit 50",
+        email,
+        name
+    )
 }

@@ -133,6 +133,10 @@ pub fn router(state: AppState) -> Router {
             get(account::delete::form).post(account::delete::delete),
         )
         .route("/account/deleted", get(account::delete::goodbye))
+        .route(
+            account::earlier::PATH,
+            get(account::earlier::form).post(account::earlier::claim),
+        )
         .route("/account/data.json", get(account::data::download))
         .route("/account/saved", get(saved::page).post(saved::change))
         .route(
@@ -145,6 +149,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/moderation/member/{id}",
             get(moderation::member).post(moderation::member_act),
+        )
+        .route(
+            "/moderation/member/{id}/attach",
+            axum::routing::post(moderation::attach_identity),
         )
         .route("/comments/{id}/edit", axum::routing::post(comments::edit))
         .route(

@@ -561,3 +561,135 @@ async fn the_binary_imports_and_lists() {
     assert!(!ok);
     assert!(err.contains("expected OLD=NEW"), "{err}");
 }
+
+#[tokio::test]
+async fn a_reader_gets_their_comments_back_and_a_moderator_attaches_a_guests() {
+    use crate::accounts::{Browser, hidden, register_and_confirm};
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let map = map_file(
+        &dir,
+        &format!("https://old.example/2020/11/monsoon {}\n", f.story),
+    );
+    import(
+        &app,
+        ImportCommand::Disqus(args(fixture_file("awkward.xml"), Some(map))),
+    )
+    .await
+    .unwrap();
+    // Asha's address, typed in another case, verified here.
+    let mut b = Browser::new(&app);
+    register_and_confirm(&mut b, "ASHA@example.com", "/").await;
+    let page = b.get("/account").await;
+    assert!(
+        page.body
+            .contains("We found 2 comments from your earlier account"),
+        "{}",
+        page.body
+    );
+    let page = b.get("/account/earlier-comments").await;
+    assert!(
+        page.body.contains("add them to your profile?"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("(Asha)"));
+    // Without the form's token nothing happens.
+    let refused = b
+        .post("/account/earlier-comments", &[("name", "old")])
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let csrf = hidden(&page.body, "csrf");
+    let done = b
+        .post(
+            "/account/earlier-comments",
+            &[("csrf", &csrf), ("name", "current")],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let mine = b.get("/account/comments").await;
+    assert!(
+        mine.body.contains("Grandchild, first in the file."),
+        "{}",
+        mine.body
+    );
+    assert!(mine.body.contains("मानसून जल्दी आया"));
+    let stored = rows(&app).await;
+    let p1 = by_source(&stored, "p1");
+    assert!(p1.member_id.is_some());
+    assert_eq!(p1.author_name, "Priya Nair");
+    // The anonymous reader's comment stays unattached; the offer is gone.
+    assert_eq!(by_source(&stored, "p2").member_id, None);
+    let page = b.get("/account").await;
+    assert!(!page.body.contains("from your earlier account"));
+
+    // A guest's comments: never offered, attached by a moderator.
+    let mut guest = Browser::new(&app);
+    register_and_confirm(&mut guest, "reader@example.net", "/").await;
+    let page = guest.get("/account").await;
+    assert!(!page.body.contains("from your earlier account"));
+    let guest_id = {
+        let mut c = app.db.write().await.unwrap();
+        let g = masthead::db::members::by_email(
+            c.ex(),
+            &masthead::domain::email::Email::parse("reader@example.net").unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let m = masthead::db::members::by_email(
+            c.ex(),
+            &masthead::domain::email::Email::parse("asha@example.com").unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        masthead::db::members::set_role(c.ex(), m.id, "moderator")
+            .await
+            .unwrap();
+        g.id
+    };
+    let identity = {
+        #[derive(sqlx::FromRow)]
+        struct I {
+            id: i64,
+        }
+        let mut c = app.db.read().await.unwrap();
+        masthead::fetch_one!(
+            c.ex(),
+            I,
+            "select id from import_identities where name = 'Anonymous reader'"
+        )
+        .unwrap()
+        .id
+    };
+    let desk = b.get(&format!("/moderation/member/{guest_id}")).await;
+    assert_eq!(desk.status, 200, "{}", desk.body);
+    assert!(desk.body.contains("Imported comments to attach"));
+    let csrf = hidden(&desk.body, "csrf");
+    let done = b
+        .post(
+            &format!("/moderation/member/{guest_id}/attach"),
+            &[("csrf", &csrf), ("identity", &identity.to_string())],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let stored = rows(&app).await;
+    assert_eq!(by_source(&stored, "p2").member_id, Some(guest_id));
+    let mine = guest.get("/account/comments").await;
+    assert!(
+        mine.body.contains("Escaped HTML &amp; a reply."),
+        "{}",
+        mine.body
+    );
+    // A member cannot attach.
+    let csrf = hidden(&guest.get("/account").await.body, "csrf");
+    let refused = guest
+        .post(
+            &format!("/moderation/member/{guest_id}/attach"),
+            &[("csrf", &csrf), ("identity", &identity.to_string())],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+}
