@@ -146,6 +146,7 @@ pub fn router(state: AppState) -> Router {
         .route("/comments", axum::routing::post(comments::post))
         .route("/moderation", get(moderation::queue).post(moderation::act))
         .route("/moderation/log", get(moderation::log))
+        .route("/moderation/imports", get(moderation::imports))
         .route(
             "/moderation/member/{id}",
             get(moderation::member).post(moderation::member_act),

@@ -417,6 +417,41 @@ pub async fn attach_identity(
     Ok(see_other(&format!("/moderation/member/{id}")))
 }
 
+/// `GET /moderation/imports`: the history of imports, for staff.
+pub async fn imports(State(state): State<AppState>, visitor: Visitor) -> AppResult<Response> {
+    moderator(&visitor)?;
+    let site = state.current_site().await?;
+    let rows = {
+        let mut conn = state.db.read().await?;
+        crate::db::imports::list(conn.ex()).await?
+    };
+    #[derive(Serialize)]
+    struct View {
+        #[serde(flatten)]
+        row: crate::db::imports::ImportRow,
+        started: Shown,
+    }
+    let imports: Vec<View> = rows
+        .into_iter()
+        .map(|row| View {
+            started: site.show(row.started_at),
+            row,
+        })
+        .collect();
+    let body = state
+        .renderer
+        .render(
+            "moderation/imports.html",
+            context! {
+                site => val(site_context(&state, Some(&site))),
+                reader => val(visitor.view()),
+                imports => val(imports),
+            },
+        )
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(html(body))
+}
+
 #[derive(Serialize)]
 struct LogView {
     who: String,

@@ -683,6 +683,15 @@ async fn a_reader_gets_their_comments_back_and_a_moderator_attaches_a_guests() {
         "{}",
         mine.body
     );
+    // Staff see the import history; members do not.
+    let history = b.get("/moderation/imports").await;
+    assert_eq!(history.status, 200, "{}", history.body);
+    assert!(
+        history.body.contains("disqus: awkward.xml"),
+        "{}",
+        history.body
+    );
+    assert_eq!(guest.get("/moderation/imports").await.status, 403);
     // A member cannot attach.
     let csrf = hidden(&guest.get("/account").await.body, "csrf");
     let refused = guest
