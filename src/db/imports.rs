@@ -676,3 +676,152 @@ pub async fn unclaimed_like(
         name
     )
 }
+
+/// The address path a redirect is kept under: the path of an old address,
+/// without its trailing slash (`/` for the home page).
+pub fn old_path(link: &str) -> Option<String> {
+    let path = match url::Url::parse(link) {
+        Ok(u) => u.path().to_string(),
+        Err(_) if link.starts_with('/') => link.split(['?', '#']).next()?.to_string(),
+        Err(_) => return None,
+    };
+    let path = path.trim_end_matches('/');
+    Some(if path.is_empty() {
+        "/".into()
+    } else {
+        path.to_string()
+    })
+}
+
+/// Makes a story of a WordPress post (its section, author and topics
+/// found or made by slug), and keeps its old address as a redirect. A post
+/// whose old address is already a redirect is that story (a second run).
+/// Answers the story and whether it is new.
+pub async fn add_story(
+    mut ex: Ex<'_>,
+    import_id: i64,
+    s: &crate::import::wxr::Story,
+    now: i64,
+) -> Result<(i64, bool), sqlx::Error> {
+    use super::{authors, sections, stories, topics};
+    use crate::domain::{body, slug::slugify};
+    let old = old_path(&s.link).unwrap_or_else(|| format!("/?p={}", s.post_id));
+    if let Some(id) = redirect_of(reborrow(&mut ex), &old).await? {
+        return Ok((id, false));
+    }
+    let (section_slug, section_name) = match &s.section {
+        Some((slug, name)) if !slugify(slug).is_empty() => (slugify(slug), name.clone()),
+        _ => ("archive".to_string(), "Archive".to_string()),
+    };
+    let section_id = match sections::by_slug(reborrow(&mut ex), &section_slug).await? {
+        Some(sec) => sec.id,
+        None => {
+            sections::insert(
+                reborrow(&mut ex),
+                &sections::NewSection {
+                    slug: &section_slug,
+                    name: if section_name.is_empty() {
+                        &section_slug
+                    } else {
+                        &section_name
+                    },
+                    description: "",
+                    position: 100,
+                    is_demo: false,
+                },
+            )
+            .await?
+        }
+    };
+    let text = crate::import::html::to_text(&s.content);
+    let mut blocks: Vec<body::Block> = text
+        .split("\n\n")
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| body::Block::Paragraph {
+            text: p.to_string(),
+        })
+        .collect();
+    if blocks.is_empty() {
+        blocks.push(body::Block::Paragraph {
+            text: s.title.clone(),
+        });
+    }
+    let title = if s.title.trim().is_empty() {
+        format!("Post {}", s.post_id)
+    } else {
+        s.title.trim().to_string()
+    };
+    let mut slug = slugify(&title);
+    if slug.is_empty() {
+        slug = slugify(&s.slug);
+    }
+    if slug.is_empty() {
+        slug = format!("post-{}", s.post_id);
+    }
+    let at = s.published_at.unwrap_or(now);
+    let story_id = stories::insert(
+        reborrow(&mut ex),
+        &stories::NewStory {
+            section_id,
+            slug: &slug,
+            headline: &title,
+            standfirst: "",
+            dateline: "",
+            body: &body::to_json(&blocks),
+            lead_media_id: None,
+            lead_alt: "",
+            lead_caption: "",
+            lead_credit: "",
+            access_level: "metered",
+            status: if s.published { "published" } else { "draft" },
+            published_at: s.published.then_some(at),
+            updated_at: None,
+            modified_at: at,
+            is_demo: false,
+        },
+    )
+    .await?;
+    if !s.author.trim().is_empty() {
+        let author_slug = slugify(&s.author);
+        let author_id = match authors::by_slug(reborrow(&mut ex), &author_slug).await? {
+            Some(a) => a.id,
+            None => {
+                authors::insert(
+                    reborrow(&mut ex),
+                    &authors::NewAuthor {
+                        slug: &author_slug,
+                        name: s.author.trim(),
+                        kind: "person",
+                        short_name: "",
+                        title: "",
+                        bio: "",
+                        is_demo: false,
+                    },
+                )
+                .await?
+            }
+        };
+        stories::add_author(reborrow(&mut ex), story_id, author_id, 0).await?;
+    }
+    for (tag_slug, name) in &s.tags {
+        let tag_slug = slugify(tag_slug);
+        if tag_slug.is_empty() {
+            continue;
+        }
+        let topic_id = match topics::by_slug(reborrow(&mut ex), &tag_slug).await? {
+            Some(t) => t.id,
+            None => topics::insert(reborrow(&mut ex), &tag_slug, name.trim(), "", false).await?,
+        };
+        stories::add_topic(reborrow(&mut ex), story_id, topic_id).await?;
+    }
+    execute!(
+        reborrow(&mut ex),
+        "insert into redirects (old_path, story_id, import_id) values ($1, $2, $3) \
+         on conflict (old_path) do nothing",
+        &old,
+        story_id,
+        import_id
+    )?;
+    super::settings::bump_content_epoch(ex).await?;
+    Ok((story_id, true))
+}

@@ -14,6 +14,7 @@ pub mod limits;
 pub mod moderation;
 pub mod pages;
 pub mod readers;
+pub mod redirects;
 pub mod saved;
 pub mod seo;
 pub mod story;
@@ -180,6 +181,10 @@ pub fn router(state: AppState) -> Router {
         .route("/{section}/{story}", get(story::page))
         .route("/{section}/{story}/comments", get(comments::page))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            redirects::old_addresses,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), frame))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,

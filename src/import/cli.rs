@@ -13,6 +13,10 @@ use crate::db::{Db, imports};
 pub enum ImportCommand {
     /// Import comments from a Disqus XML export.
     Disqus(FileArgs),
+    /// Import a WordPress export (WXR): posts as stories (categories as
+    /// sections, tags as topics, their authors) with their comments; the
+    /// old addresses answer 301 to the new ones.
+    Wxr(FileArgs),
     /// Import comments from masthead-comments JSON Lines (docs/import.md).
     #[command(name = "comments-json")]
     CommentsJson(FileArgs),
@@ -75,6 +79,7 @@ pub async fn run(
         ImportCommand::Disqus(args) => {
             import_file(config, db, Kind::Disqus, args, now, progress).await
         }
+        ImportCommand::Wxr(args) => import_file(config, db, Kind::Wxr, args, now, progress).await,
         ImportCommand::CommentsJson(args) => {
             import_file(config, db, Kind::CommentsJson, args, now, progress).await
         }

@@ -10,6 +10,7 @@ pub mod disqus;
 pub mod html;
 pub mod json;
 pub mod matching;
+pub mod wxr;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufReader, Read};
@@ -31,6 +32,7 @@ pub const SHOWN_POSITIONS: usize = 10;
 pub enum Kind {
     Disqus,
     CommentsJson,
+    Wxr,
 }
 
 impl Kind {
@@ -38,6 +40,7 @@ impl Kind {
         match self {
             Kind::Disqus => "disqus",
             Kind::CommentsJson => "comments-json",
+            Kind::Wxr => "wxr",
         }
     }
 }
@@ -117,6 +120,8 @@ pub struct Post {
 pub enum Item {
     Thread(Thread),
     Post(Post),
+    /// A WordPress post, made a story before its comments come.
+    Story(Box<wxr::Story>),
     /// A record skipped, with why.
     Bad {
         pos: u64,
@@ -188,6 +193,8 @@ pub struct Skipped {
 pub struct Report {
     pub import_id: Option<i64>,
     pub dry_run: bool,
+    /// Stories made (WordPress).
+    pub stories: u64,
     pub threads: u64,
     pub matched_threads: u64,
     pub unmatched_threads: u64,
@@ -253,6 +260,18 @@ impl Report {
             self.hidden,
             self.already
         );
+        if self.stories > 0 {
+            let _ = writeln!(
+                out,
+                "Stories: {} {} from the posts, their old addresses answering 301 to the new ones",
+                self.stories,
+                if self.dry_run {
+                    "would be made"
+                } else {
+                    "made"
+                }
+            );
+        }
         let _ = writeln!(
             out,
             "Threads: {} in the file, {} matched to stories, {} unmatched ({} comments on them kept out)",
@@ -437,6 +456,7 @@ pub async fn run(
                 match kind {
                     Kind::Disqus => disqus::parse(input, emit, progress),
                     Kind::CommentsJson => json::parse(input, emit, progress),
+                    Kind::Wxr => wxr::parse(input, emit, progress),
                 }
             };
             if !batch.is_empty() {
@@ -457,6 +477,8 @@ pub async fn run(
             authors.insert(key, (aid, false));
         }
     }
+    // WordPress posts made stories (or, dry, that would be): post id → story.
+    let mut made: HashMap<String, i64> = HashMap::new();
     let mut rows: Vec<imports::Row> = Vec::with_capacity(BATCH);
     let mut new_authors: Vec<(i64, Author)> = Vec::new();
 
@@ -464,9 +486,29 @@ pub async fn run(
         for item in batch {
             match item {
                 Item::Bad { pos, reason } => report.skip(&reason, pos),
+                Item::Story(s) => {
+                    let id = match import_id {
+                        Some(import_id) => {
+                            let mut tx = db.begin().await?;
+                            let (id, new) = imports::add_story(tx.ex(), import_id, &s, now).await?;
+                            tx.commit().await?;
+                            if new {
+                                report.stories += 1;
+                            }
+                            id
+                        }
+                        None => {
+                            report.stories += 1;
+                            0
+                        }
+                    };
+                    made.insert(s.post_id.clone(), id);
+                }
                 Item::Thread(t) => {
                     report.threads += 1;
-                    let story = if t.deleted {
+                    let story = if let Some(id) = made.remove(&t.source_id) {
+                        Some(id)
+                    } else if t.deleted {
                         None
                     } else {
                         let mut conn = db.read().await?;

@@ -702,3 +702,67 @@ async fn a_reader_gets_their_comments_back_and_a_moderator_attaches_a_guests() {
         .await;
     assert_eq!(refused.status, 403);
 }
+
+#[tokio::test]
+async fn a_wordpress_export_becomes_stories_with_comments_and_old_addresses_move() {
+    let app = spawn_app().await;
+    let file = shared_fixture("wxr/remark42-wordpress.xml");
+    let out = import(&app, ImportCommand::Wxr(args(file.clone(), None)))
+        .await
+        .unwrap();
+    assert!(
+        out.contains("imported 3 comments (1 of them hidden"),
+        "{out}"
+    );
+    assert!(out.contains("Stories: 1 made"), "{out}");
+    assert!(out.contains("1 × a pingback, not a comment"), "{out}");
+    let story = {
+        let mut c = app.db.read().await.unwrap();
+        let id = masthead::db::imports::redirect_of(c.ex(), "/2010/07/do-you-rp")
+            .await
+            .unwrap()
+            .expect("the old address is kept");
+        masthead::db::stories::find(c.ex(), id)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(story.section_slug, "stuff");
+    assert_eq!(story.headline, "Post with comments. One is not approved");
+    let new_path = format!("/stuff/{}-{}", story.slug, story.id);
+    // The old address answers 301 to the new one, with or without its slash.
+    for old in ["/2010/07/do-you-rp/", "/2010/07/do-you-rp"] {
+        let r = app.get(old).await;
+        assert_eq!(r.status().as_u16(), 301, "{old}");
+        assert_eq!(r.headers()["location"].to_str().unwrap(), new_path, "{old}");
+    }
+    assert_eq!(
+        app.get("/2010/07/nothing-here/").await.status().as_u16(),
+        404
+    );
+    let (status, page) = app.get_text(&format!("{new_path}/comments")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("I do catch myself"), "{page}");
+    assert!(
+        !page.contains("I think it us inherent"),
+        "the unapproved one is held"
+    );
+    let (_, page) = app.get_text("/topic/role-playing").await;
+    assert!(
+        page.contains("Post with comments. One is not approved"),
+        "{page}"
+    );
+    // Again: nothing new.
+    let out = import(&app, ImportCommand::Wxr(args(file, None)))
+        .await
+        .unwrap();
+    assert!(
+        out.contains("imported 0 comments") && !out.contains("Stories: 1"),
+        "{out}"
+    );
+    // Undo takes the story and its old address away.
+    let id = rows(&app).await[0].import_id.unwrap();
+    import(&app, ImportCommand::Undo { id }).await.unwrap();
+    assert_eq!(app.get("/2010/07/do-you-rp/").await.status().as_u16(), 404);
+    assert_eq!(count(&app, "select count(*) as n from comments").await, 0);
+}
