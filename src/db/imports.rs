@@ -324,7 +324,9 @@ pub async fn resolve(db: &super::Db, import_id: i64) -> Result<(), sqlx::Error> 
         .await?;
         tx.commit().await?;
     }
+    tracing::debug!(replies = waiting.len(), "import: replies linked to parents");
     place_in_threads(db).await?;
+    tracing::debug!("import: threads placed");
     let mut from = lo;
     while from <= hi {
         let mut tx = db.begin().await?;

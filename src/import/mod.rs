@@ -404,7 +404,9 @@ pub async fn run(
         path: path.display().to_string(),
         source,
     };
+    let started = std::time::Instant::now();
     let sha = file_sha256(path).map_err(io)?;
+    tracing::debug!(elapsed = ?started.elapsed(), "import: file hashed");
     let file_size = std::fs::metadata(path).map_err(io)?.len();
     let file = std::fs::File::open(path).map_err(io)?;
     let mut report = Report {
@@ -640,8 +642,10 @@ pub async fn run(
             return Ok(report);
         }
     }
+    tracing::debug!(elapsed = ?started.elapsed(), "import: file read and rows written");
     if let Some(id) = import_id {
         imports::resolve(db, id).await?;
+        tracing::debug!(elapsed = ?started.elapsed(), "import: replies linked, threads counted");
         let mut tx = db.begin().await?;
         for (source_id, t) in &orphans {
             let posts = threads.get(source_id).map(|i| i.orphan_posts).unwrap_or(0);
