@@ -186,8 +186,12 @@ pub async fn insert_rows(
     kind: &str,
     rows: &[Row],
 ) -> Result<u64, sqlx::Error> {
-    const PER_ROW: usize = 11;
-    let mut sql = String::with_capacity(64 + rows.len() * 80);
+    // SQLite looks a numbered parameter's name up in a list as long as the
+    // statement's (a batch's 13,000 of them would make binding quadratic):
+    // there every row binds its values to plain `?`s; PostgreSQL numbers them.
+    let sqlite = matches!(ex, Ex::Sqlite(_));
+    const PER_ROW: usize = 13;
+    let mut sql = String::with_capacity(256 + rows.len() * 90);
     sql.push_str(
         "insert into comments (import_id, source_kind, story_id, author_name, body, status, \
          verdict, reasons, scores, created_at, source_id, source_parent, import_identity_id) values ",
@@ -196,19 +200,27 @@ pub async fn insert_rows(
         if i > 0 {
             sql.push(',');
         }
-        let b = 2 + i * PER_ROW;
-        sql.push_str("($1, $2");
-        for k in 1..=PER_ROW {
-            sql.push_str(&format!(", ${}", b + k));
+        sql.push('(');
+        for k in 0..PER_ROW {
+            if k > 0 {
+                sql.push(',');
+            }
+            if sqlite {
+                sql.push('?');
+            } else {
+                sql.push_str(&format!("${}", i * PER_ROW + k + 1));
+            }
         }
         sql.push(')');
     }
     sql.push_str(" on conflict (source_kind, source_id) do nothing");
     macro_rules! bind_all {
         ($q:expr) => {{
-            let mut q = $q.bind(import_id).bind(kind);
+            let mut q = $q;
             for r in rows {
                 q = q
+                    .bind(import_id)
+                    .bind(kind)
                     .bind(r.story_id)
                     .bind(&r.author_name)
                     .bind(&r.body)
@@ -237,9 +249,14 @@ pub async fn insert_rows(
     })
 }
 
-/// A statement with a list of ids bound.
-async fn execute_in(ex: Ex<'_>, sql: String, ids: &[i64]) -> Result<u64, sqlx::Error> {
-    let sql = sqlx::AssertSqlSafe(sql);
+/// A statement with a list of ids bound where it says `{ids}` (plain `?`s
+/// on SQLite, for the reason given at [`insert_rows`]).
+async fn execute_in(ex: Ex<'_>, sql: &str, ids: &[i64]) -> Result<u64, sqlx::Error> {
+    let list = match ex {
+        Ex::Sqlite(_) => vec!["?"; ids.len()].join(","),
+        Ex::Postgres(_) => super::placeholders(0, ids.len()),
+    };
+    let sql = sqlx::AssertSqlSafe(sql.replace("{ids}", &list));
     Ok(match ex {
         Ex::Sqlite(c) => {
             let mut q = sqlx::query(sql);
@@ -302,29 +319,49 @@ pub async fn resolve(db: &super::Db, import_id: i64) -> Result<(), sqlx::Error> 
         .collect()
     };
     for chunk in waiting.chunks(CHUNK as usize) {
-        let list = super::placeholders(0, chunk.len());
         let mut tx = db.begin().await?;
         execute_in(
             tx.ex(),
-            format!(
-                "update comments set root_id = null, parent_id = (select p.id from comments p \
-                   where p.source_kind = comments.source_kind \
-                   and p.source_id = comments.source_parent and p.story_id = comments.story_id \
-                   and p.id <> comments.id) where id in ({list})"
-            ),
+            "update comments set root_id = null, parent_id = (select p.id from comments p \
+               where p.source_kind = comments.source_kind \
+               and p.source_id = comments.source_parent and p.story_id = comments.story_id \
+               and p.id <> comments.id) where id in ({ids})",
             chunk,
         )
         .await?;
         // Their replies find their thread again too.
         execute_in(
             tx.ex(),
-            format!("update comments set root_id = null where root_id in ({list})"),
+            "update comments set root_id = null where root_id in ({ids})",
             chunk,
         )
         .await?;
         tx.commit().await?;
     }
     tracing::debug!(replies = waiting.len(), "import: replies linked to parents");
+    // Each top-level comment of the import gives its thread (found down
+    // the parent links) its root and depths, a few thousand threads a
+    // transaction; what is left (replies to earlier imports) is placed after.
+    let mut from = lo;
+    while from <= hi {
+        let mut tx = db.begin().await?;
+        execute!(
+            tx.ex(),
+            "with recursive t (id, root, depth) as ( \
+               select id, id, 0 from comments where import_id = $1 and id >= $2 and id < $3 \
+                 and parent_id is null \
+               union all \
+               select c.id, t.root, t.depth + 1 from comments c join t on c.parent_id = t.id) \
+             update comments set root_id = t.root, depth = t.depth from t \
+             where comments.id = t.id",
+            import_id,
+            from,
+            from + CHUNK
+        )?;
+        tx.commit().await?;
+        from += CHUNK;
+    }
+    tracing::debug!("import: threads of the import placed");
     place_in_threads(db).await?;
     tracing::debug!("import: threads placed");
     let mut from = lo;
