@@ -303,22 +303,35 @@ pub async fn resolve(db: &super::Db, import_id: i64) -> Result<(), sqlx::Error> 
     // Replies without their parent whose parent is now stored: this
     // import's, and those an earlier import of the same platform (a run
     // cut short, say) had to make top-level.
-    let waiting: Vec<i64> = {
-        let mut c = db.read().await?;
-        fetch_all!(
-            c.ex(),
-            Id,
-            "select c.id from comments c where c.source_kind = (select i.kind from imports i \
-               where i.id = $1) and c.parent_id is null and c.source_parent is not null \
-             and exists (select 1 from comments p where p.source_kind = c.source_kind \
-               and p.source_id = c.source_parent and p.story_id = c.story_id and p.id <> c.id)",
-            import_id
-        )?
-        .into_iter()
-        .map(|r| r.id)
-        .collect()
-    };
-    for chunk in waiting.chunks(CHUNK as usize) {
+    // Read a chunk at a time (by id), not all at once: a million-post
+    // import has a third of a million of them.
+    let mut linked = 0usize;
+    let mut after = 0i64;
+    loop {
+        let chunk: Vec<i64> = {
+            let mut c = db.read().await?;
+            fetch_all!(
+                c.ex(),
+                Id,
+                "select c.id from comments c where c.source_kind = (select i.kind from imports i \
+                   where i.id = $1) and c.id > $2 and c.parent_id is null \
+                 and c.source_parent is not null \
+                 and exists (select 1 from comments p where p.source_kind = c.source_kind \
+                   and p.source_id = c.source_parent and p.story_id = c.story_id \
+                   and p.id <> c.id) order by c.id limit $3",
+                import_id,
+                after,
+                CHUNK
+            )?
+            .into_iter()
+            .map(|r| r.id)
+            .collect()
+        };
+        let Some(last) = chunk.last() else {
+            break;
+        };
+        after = *last;
+        linked += chunk.len();
         let mut tx = db.begin().await?;
         execute_in(
             tx.ex(),
@@ -326,19 +339,19 @@ pub async fn resolve(db: &super::Db, import_id: i64) -> Result<(), sqlx::Error> 
                where p.source_kind = comments.source_kind \
                and p.source_id = comments.source_parent and p.story_id = comments.story_id \
                and p.id <> comments.id) where id in ({ids})",
-            chunk,
+            &chunk,
         )
         .await?;
         // Their replies find their thread again too.
         execute_in(
             tx.ex(),
             "update comments set root_id = null where root_id in ({ids})",
-            chunk,
+            &chunk,
         )
         .await?;
         tx.commit().await?;
     }
-    tracing::debug!(replies = waiting.len(), "import: replies linked to parents");
+    tracing::debug!(replies = linked, "import: replies linked to parents");
     // Each top-level comment of the import gives its thread (found down
     // the parent links) its root and depths, a few thousand threads a
     // transaction; what is left (replies to earlier imports) is placed after.
