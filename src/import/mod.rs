@@ -417,12 +417,6 @@ pub async fn run(
     let import_id = if opts.dry_run {
         None
     } else {
-        if db.backend() == crate::db::Backend::Sqlite {
-            // The indexes a million comments touch at random outgrow the
-            // usual page cache (32 MB): the writer gets more while it imports.
-            let mut conn = db.write().await?;
-            crate::execute!(conn.ex(), "pragma cache_size = -98304")?;
-        }
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
