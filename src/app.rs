@@ -194,7 +194,7 @@ fn own_hosts(
 
 /// The model `masthead moderate train` left in the data folder, if any. A
 /// model that cannot be read is left out (and said so): the rules still hold.
-fn moderation_model(data_dir: &std::path::Path) -> Option<crate::moderation::Model> {
+pub fn moderation_model(data_dir: &std::path::Path) -> Option<crate::moderation::Model> {
     let path = data_dir.join(crate::moderation::cli::MODEL_FILE);
     if !path.exists() {
         return None;

@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod export;
 pub mod http;
+pub mod import;
 pub mod keys;
 pub mod mail;
 pub mod media;

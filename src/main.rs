@@ -56,9 +56,10 @@ enum Command {
     Newsletter(masthead::newsletters::cli::NewsletterCommand),
     /// Write the whole publication to a JSON Lines file (see docs/export.md).
     Export(ExportArgs),
-    /// Bring a publication or its comments in from a file.
+    /// Bring comments from another platform (Disqus, WordPress, JSON Lines),
+    /// or a whole publication from `masthead export`; undo; list.
     #[command(subcommand)]
-    Import(ImportCommand),
+    Import(masthead::import::cli::ImportCommand),
     /// Returned mail (bounces, complaints, unsubscribes) and the suppression list.
     #[command(subcommand)]
     Mail(masthead::newsletters::bounces::cli::MailCommand),
@@ -72,15 +73,6 @@ struct ExportArgs {
     /// Also write members' password hashes (keep the file as safe as the database).
     #[arg(long)]
     with_password_hashes: bool,
-}
-
-#[derive(Subcommand)]
-enum ImportCommand {
-    /// A `masthead export` file, into an empty store: the same publication, the same ids.
-    Masthead {
-        /// The export file.
-        file: PathBuf,
-    },
 }
 
 #[derive(Subcommand)]
@@ -256,11 +248,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             db.close().await;
             Ok(())
         }
-        Command::Import(ImportCommand::Masthead { file }) => {
+        Command::Import(command) => {
             let config = load_config(&cli.common, None)?;
             let db = open_database(&config).await?;
-            masthead::export::run_import(&db, &file, &config.media_dir()).await?;
+            let now = masthead::clock::micros(system_clock().now());
+            let out = masthead::import::cli::run(&config, &db, command, now, true).await;
             db.close().await;
+            print!("{}", out?);
             Ok(())
         }
         Command::Mail(command) => {

@@ -8,6 +8,7 @@
 
 pub mod authors;
 pub mod comments;
+pub mod imports;
 pub mod media;
 pub mod members;
 pub mod reading;

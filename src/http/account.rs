@@ -17,6 +17,7 @@
 pub mod change_email;
 pub mod data;
 pub mod delete;
+pub mod earlier;
 pub mod password;
 pub mod sign_in_link;
 
@@ -590,13 +591,14 @@ pub async fn overview(
         members::reads_this_period(conn.ex(), member.id, &period).await?
     };
     let (newsletters, consent) = super::newsletters::for_account(&state, &site, member).await?;
+    let earlier = earlier::offer_for(&state, member).await?.comments;
     let body = page(
         &state,
         &site,
         &visitor,
         "account/overview.html",
         context! {
-            read, member_limit => site.access.limits.member,
+            read, member_limit => site.access.limits.member, earlier,
             newsletters => val(newsletters), consent => val(consent),
             consent_words => crate::newsletters::subscriptions::OFFERS_CONSENT_WORDS,
             done => q.done.filter(|d| ["password", "password-reset", "email"].contains(&d.as_str())),

@@ -18,6 +18,7 @@ pub mod newsletter_desk;
 pub mod newsletters;
 pub mod pages;
 pub mod readers;
+pub mod redirects;
 pub mod saved;
 pub mod seo;
 pub mod story;
@@ -146,6 +147,10 @@ pub fn router(state: AppState) -> Router {
             get(account::delete::form).post(account::delete::delete),
         )
         .route("/account/deleted", get(account::delete::goodbye))
+        .route(
+            account::earlier::PATH,
+            get(account::earlier::form).post(account::earlier::claim),
+        )
         .route("/account/data.json", get(account::data::download))
         .route("/account/saved", get(saved::page).post(saved::change))
         .route(
@@ -206,9 +211,14 @@ pub fn router(state: AppState) -> Router {
             "/desk/issues/{id}/progress.json",
             get(newsletter_desk::progress),
         )
+        .route("/moderation/imports", get(moderation::imports))
         .route(
             "/moderation/member/{id}",
             get(moderation::member).post(moderation::member_act),
+        )
+        .route(
+            "/moderation/member/{id}/attach",
+            axum::routing::post(moderation::attach_identity),
         )
         .route("/comments/{id}/edit", axum::routing::post(comments::edit))
         .route(
@@ -235,6 +245,10 @@ pub fn router(state: AppState) -> Router {
         .route("/{section}/{story}", get(story::page))
         .route("/{section}/{story}/comments", get(comments::page))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            redirects::old_addresses,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), frame))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,

@@ -294,6 +294,9 @@ pub async fn member(
     let commenter = comments::commenter(conn.ex(), id).await?;
     let rows = comments::history(conn.ex(), id, 200).await?;
     let log = comments::log_page(conn.ex(), Some(id), 100, 0).await?;
+    let identities =
+        crate::db::imports::unclaimed_like(conn.ex(), &who.email.to_lowercase(), &who.display_name)
+            .await?;
     drop(conn);
     let items: Vec<Item> = rows
         .iter()
@@ -325,6 +328,7 @@ pub async fn member(
                 items => val(items), counts,
                 banned_until => val(banned_until),
                 log => val(log_views(&site, &log)),
+                identities => val(identities),
             },
         )
         .map_err(|e| AppError::Internal(e.into()))?;
@@ -373,6 +377,79 @@ pub async fn member_act(
     .await?;
     tx.commit().await?;
     Ok(see_other(&format!("/moderation/member/{id}")))
+}
+
+/// `POST /moderation/member/{id}/attach`: `identity=N` gives the member
+/// the comments of an imported author (a guest's, say), at their request.
+pub async fn attach_identity(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> AppResult<Response> {
+    let me = moderator(&visitor)?;
+    let f = fields(&body);
+    check_csrf(&state, &visitor, one(&f, "csrf"))?;
+    let identity: i64 = one(&f, "identity").trim().parse().map_err(|_| {
+        AppError::BadRequest("Give the number of the import identity to attach.".into())
+    })?;
+    let now = state.now_micros();
+    let mut tx = state.db.begin().await?;
+    if crate::db::members::by_id(tx.ex(), id).await?.is_none() {
+        return Err(AppError::NotFound);
+    }
+    let n = crate::db::imports::attach_identity(tx.ex(), id, identity, now).await?;
+    comments::log(
+        tx.ex(),
+        &comments::LogEntry {
+            moderator_id: Some(me.id),
+            moderator_name: &me.display_name,
+            action: "attach_import",
+            comment_id: None,
+            member_id: Some(id),
+            note: &format!("import identity {identity}: {n} comments"),
+            now,
+        },
+    )
+    .await?;
+    crate::db::settings::bump_content_epoch(tx.ex()).await?;
+    tx.commit().await?;
+    Ok(see_other(&format!("/moderation/member/{id}")))
+}
+
+/// `GET /moderation/imports`: the history of imports, for staff.
+pub async fn imports(State(state): State<AppState>, visitor: Visitor) -> AppResult<Response> {
+    moderator(&visitor)?;
+    let site = state.current_site().await?;
+    let rows = {
+        let mut conn = state.db.read().await?;
+        crate::db::imports::list(conn.ex()).await?
+    };
+    #[derive(Serialize)]
+    struct View {
+        #[serde(flatten)]
+        row: crate::db::imports::ImportRow,
+        started: Shown,
+    }
+    let imports: Vec<View> = rows
+        .into_iter()
+        .map(|row| View {
+            started: site.show(row.started_at),
+            row,
+        })
+        .collect();
+    let body = state
+        .renderer
+        .render(
+            "moderation/imports.html",
+            context! {
+                site => val(site_context(&state, Some(&site))),
+                reader => val(visitor.view()),
+                imports => val(imports),
+            },
+        )
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(html(body))
 }
 
 #[derive(Serialize)]

@@ -231,3 +231,47 @@ async fn newsletters_turn_over_with_one_click_and_the_preference_page_works_in_c
         );
     }
 }
+
+#[tokio::test]
+async fn a_reader_claims_their_imported_comments_in_chromium() {
+    use masthead::import::cli::{FileArgs, ImportCommand};
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("map.txt");
+    std::fs::write(
+        &map,
+        format!("https://old.example/2020/11/monsoon {}\n", f.story),
+    )
+    .unwrap();
+    let file =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/import/awkward.xml");
+    masthead::import::cli::run(
+        &app.state.config,
+        &app.db,
+        ImportCommand::Disqus(FileArgs {
+            file,
+            dry_run: false,
+            moderate: false,
+            keep_hidden: false,
+            skip_hidden: false,
+            host_alias: Vec::new(),
+            map: Some(map),
+        }),
+        app.now(),
+        false,
+    )
+    .await
+    .unwrap();
+    let password = "monsoon-2026-rains";
+    member_with_password(&app, "asha@example.com", "Asha Menon", "member", password).await;
+    let out = run_browser_script(&app, "import.mjs", &["asha@example.com", password]).await;
+    assert!(out.contains("ok: import"), "{out}");
+    let claimed = {
+        let mut c = app.db.read().await.unwrap();
+        masthead::db::imports::offer(c.ex(), "asha@example.com")
+            .await
+            .unwrap()
+    };
+    assert_eq!(claimed.comments, 0, "the comments were claimed");
+}

@@ -10,6 +10,7 @@ mod entitlements;
 mod export;
 mod feeds;
 mod helpers;
+mod import;
 mod instances;
 mod limits;
 mod mail;

@@ -1,0 +1,879 @@
+//! Imports from other platforms: their record, the rows they write, the
+//! pass that links replies to parents, undo, and the identities of the
+//! imported authors that members can claim.
+
+use super::{Count, Ex, Id, stories::reborrow};
+use crate::import::{Author, Thread};
+use crate::{execute, fetch_all, fetch_one, fetch_optional};
+
+// The thread counts sum over a thread's rows (`case when`), rather than
+// filter them by status in `where`: so SQLite, without statistics, looks
+// them up by root and not by status.
+
+/// Rows of one pass of the linking and undo loops.
+const CHUNK: i64 = 5000;
+
+/// Starts an import of a file, or takes up the earlier import of the same
+/// file (same kind and SHA-256) that was not undone: a second run then
+/// completes it or adds nothing.
+pub async fn start(
+    mut ex: Ex<'_>,
+    kind: &str,
+    file_name: &str,
+    sha256: &str,
+    options: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    if let Some(r) = fetch_optional!(
+        reborrow(&mut ex),
+        Id,
+        "select id from imports where kind = $1 and file_sha256 = $2 and state <> 'undone' \
+         order by id desc limit 1",
+        kind,
+        sha256
+    )? {
+        execute!(
+            ex,
+            "update imports set state = 'running', options = $2, finished_at = null where id = $1",
+            r.id,
+            options
+        )?;
+        return Ok(r.id);
+    }
+    Ok(fetch_one!(
+        ex,
+        Id,
+        "insert into imports (kind, file_name, file_sha256, options, state, started_at) \
+         values ($1, $2, $3, $4, 'running', $5) returning id",
+        kind,
+        file_name,
+        sha256,
+        options,
+        now
+    )?
+    .id)
+}
+
+pub async fn finish(
+    ex: Ex<'_>,
+    id: i64,
+    state: &str,
+    counts: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    execute!(
+        ex,
+        "update imports set state = $2, counts = $3, finished_at = $4 where id = $1",
+        id,
+        state,
+        counts,
+        now
+    )?;
+    Ok(())
+}
+
+/// Deletes an import that stored nothing at all (a file unreadable from
+/// its start); answers whether it did.
+pub async fn forget_if_empty(ex: Ex<'_>, id: i64) -> Result<bool, sqlx::Error> {
+    Ok(execute!(
+        ex,
+        "delete from imports where id = $1 and not exists (select 1 from comments \
+         where import_id = $1) and not exists (select 1 from redirects where import_id = $1)",
+        id
+    )? > 0)
+}
+
+#[derive(Clone, Debug, sqlx::FromRow, serde::Serialize)]
+pub struct ImportRow {
+    pub id: i64,
+    pub kind: String,
+    pub file_name: String,
+    pub file_sha256: String,
+    pub options: String,
+    pub state: String,
+    pub counts: String,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    /// Comments of this import still stored.
+    pub comments: i64,
+    pub orphan_threads: i64,
+    pub identities: i64,
+    pub claimed: i64,
+}
+
+/// Every import, newest first.
+pub async fn list(ex: Ex<'_>) -> Result<Vec<ImportRow>, sqlx::Error> {
+    fetch_all!(
+        ex,
+        ImportRow,
+        "select i.id, i.kind, i.file_name, i.file_sha256, i.options, i.state, i.counts, \
+         i.started_at, i.finished_at, \
+         (select count(*) from comments c where c.import_id = i.id) as comments, \
+         (select count(*) from import_threads t where t.import_id = i.id) as orphan_threads, \
+         (select count(*) from import_identities d where d.import_id = i.id) as identities, \
+         (select count(*) from import_identities d where d.import_id = i.id \
+           and d.claimed_by is not null) as claimed \
+         from imports i order by i.id desc"
+    )
+}
+
+pub async fn find(ex: Ex<'_>, id: i64) -> Result<Option<ImportRow>, sqlx::Error> {
+    Ok(list(ex).await?.into_iter().find(|r| r.id == id))
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyId {
+    author_key: String,
+    id: i64,
+}
+
+/// The identities an import has written so far (to take up a run).
+pub async fn identities_of(ex: Ex<'_>, import_id: i64) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let rows = fetch_all!(
+        ex,
+        KeyId,
+        "select author_key, id from import_identities where import_id = $1",
+        import_id
+    )?;
+    Ok(rows.into_iter().map(|r| (r.author_key, r.id)).collect())
+}
+
+pub async fn add_identity(mut ex: Ex<'_>, import_id: i64, a: &Author) -> Result<i64, sqlx::Error> {
+    if let Some(r) = fetch_optional!(
+        reborrow(&mut ex),
+        Id,
+        "insert into import_identities (import_id, author_key, name, email, verified) \
+         values ($1, $2, $3, $4, $5) on conflict (import_id, author_key) do nothing returning id",
+        import_id,
+        &a.key,
+        &a.name,
+        a.email.as_deref(),
+        a.verified
+    )? {
+        return Ok(r.id);
+    }
+    Ok(fetch_one!(
+        ex,
+        Id,
+        "select id from import_identities where import_id = $1 and author_key = $2",
+        import_id,
+        &a.key
+    )?
+    .id)
+}
+
+/// A comment to write.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub story_id: i64,
+    pub author_name: String,
+    pub body: String,
+    pub status: &'static str,
+    pub verdict: &'static str,
+    pub reasons: String,
+    pub scores: String,
+    pub created_at: i64,
+    pub source_id: String,
+    pub source_parent: Option<String>,
+    pub identity: i64,
+}
+
+/// Writes rows in one statement; those already there (same platform and
+/// id) are left alone. Answers how many were written.
+pub async fn insert_rows(
+    ex: Ex<'_>,
+    import_id: i64,
+    kind: &str,
+    rows: &[Row],
+) -> Result<u64, sqlx::Error> {
+    // SQLite looks a numbered parameter's name up in a list as long as the
+    // statement's (a batch's 13,000 of them would make binding quadratic):
+    // there every row binds its values to plain `?`s; PostgreSQL numbers them.
+    let sqlite = matches!(ex, Ex::Sqlite(_));
+    const PER_ROW: usize = 13;
+    let mut sql = String::with_capacity(256 + rows.len() * 90);
+    sql.push_str(
+        "insert into comments (import_id, source_kind, story_id, author_name, body, status, \
+         verdict, reasons, scores, created_at, source_id, source_parent, import_identity_id) values ",
+    );
+    for i in 0..rows.len() {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for k in 0..PER_ROW {
+            if k > 0 {
+                sql.push(',');
+            }
+            if sqlite {
+                sql.push('?');
+            } else {
+                sql.push_str(&format!("${}", i * PER_ROW + k + 1));
+            }
+        }
+        sql.push(')');
+    }
+    sql.push_str(" on conflict (source_kind, source_id) do nothing");
+    macro_rules! bind_all {
+        ($q:expr) => {{
+            let mut q = $q;
+            for r in rows {
+                q = q
+                    .bind(import_id)
+                    .bind(kind)
+                    .bind(r.story_id)
+                    .bind(&r.author_name)
+                    .bind(&r.body)
+                    .bind(r.status)
+                    .bind(r.verdict)
+                    .bind(&r.reasons)
+                    .bind(&r.scores)
+                    .bind(r.created_at)
+                    .bind(&r.source_id)
+                    .bind(r.source_parent.as_deref())
+                    .bind(r.identity);
+            }
+            q
+        }};
+    }
+    let sql = sqlx::AssertSqlSafe(sql);
+    Ok(match ex {
+        Ex::Sqlite(c) => bind_all!(sqlx::query(sql))
+            .execute(&mut *c)
+            .await?
+            .rows_affected(),
+        Ex::Postgres(c) => bind_all!(sqlx::query(sql))
+            .execute(&mut *c)
+            .await?
+            .rows_affected(),
+    })
+}
+
+/// A statement with a list of ids bound where it says `{ids}` (plain `?`s
+/// on SQLite, for the reason given at [`insert_rows`]).
+async fn execute_in(ex: Ex<'_>, sql: &str, ids: &[i64]) -> Result<u64, sqlx::Error> {
+    let list = match ex {
+        Ex::Sqlite(_) => vec!["?"; ids.len()].join(","),
+        Ex::Postgres(_) => super::placeholders(0, ids.len()),
+    };
+    let sql = sqlx::AssertSqlSafe(sql.replace("{ids}", &list));
+    Ok(match ex {
+        Ex::Sqlite(c) => {
+            let mut q = sqlx::query(sql);
+            for id in ids {
+                q = q.bind(*id);
+            }
+            q.execute(&mut *c).await?.rows_affected()
+        }
+        Ex::Postgres(c) => {
+            let mut q = sqlx::query(sql);
+            for id in ids {
+                q = q.bind(*id);
+            }
+            q.execute(&mut *c).await?.rows_affected()
+        }
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct Span {
+    lo: Option<i64>,
+    hi: Option<i64>,
+}
+
+async fn span(ex: Ex<'_>, import_id: i64) -> Result<(i64, i64), sqlx::Error> {
+    let s = fetch_one!(
+        ex,
+        Span,
+        "select min(id) as lo, max(id) as hi from comments where import_id = $1",
+        import_id
+    )?;
+    Ok((s.lo.unwrap_or(0), s.hi.unwrap_or(-1)))
+}
+
+/// Links an import's replies to their parents (found by the old
+/// platform's ids among the stored rows, on the same story), then gives
+/// every comment without a thread its root and depth, and counts replies.
+/// Runs in short transactions of [`CHUNK`] rows.
+pub async fn resolve(db: &super::Db, import_id: i64) -> Result<(), sqlx::Error> {
+    let (lo, hi) = {
+        let mut c = db.read().await?;
+        span(c.ex(), import_id).await?
+    };
+    // Replies without their parent whose parent is now stored: this
+    // import's, and those an earlier import of the same platform (a run
+    // cut short, say) had to make top-level.
+    // Read a chunk at a time (by id), not all at once: a million-post
+    // import has a third of a million of them.
+    let mut linked = 0usize;
+    let mut after = 0i64;
+    loop {
+        let chunk: Vec<i64> = {
+            let mut c = db.read().await?;
+            fetch_all!(
+                c.ex(),
+                Id,
+                "select c.id from comments c where c.source_kind = (select i.kind from imports i \
+                   where i.id = $1) and c.id > $2 and c.parent_id is null \
+                 and c.source_parent is not null \
+                 and exists (select 1 from comments p where p.source_kind = c.source_kind \
+                   and p.source_id = c.source_parent and p.story_id = c.story_id \
+                   and p.id <> c.id) order by c.id limit $3",
+                import_id,
+                after,
+                CHUNK
+            )?
+            .into_iter()
+            .map(|r| r.id)
+            .collect()
+        };
+        let Some(last) = chunk.last() else {
+            break;
+        };
+        after = *last;
+        linked += chunk.len();
+        let mut tx = db.begin().await?;
+        execute_in(
+            tx.ex(),
+            "update comments set root_id = null, parent_id = (select p.id from comments p \
+               where p.source_kind = comments.source_kind \
+               and p.source_id = comments.source_parent and p.story_id = comments.story_id \
+               and p.id <> comments.id) where id in ({ids})",
+            &chunk,
+        )
+        .await?;
+        // Their replies find their thread again too.
+        execute_in(
+            tx.ex(),
+            "update comments set root_id = null where root_id in ({ids})",
+            &chunk,
+        )
+        .await?;
+        tx.commit().await?;
+    }
+    tracing::debug!(replies = linked, "import: replies linked to parents");
+    // Each top-level comment of the import gives its thread (found down
+    // the parent links) its root and depths, a few thousand threads a
+    // transaction; what is left (replies to earlier imports) is placed after.
+    let mut from = lo;
+    while from <= hi {
+        let mut tx = db.begin().await?;
+        execute!(
+            tx.ex(),
+            "with recursive t (id, root, depth) as ( \
+               select id, id, 0 from comments where import_id = $1 and id >= $2 and id < $3 \
+                 and parent_id is null \
+               union all \
+               select c.id, t.root, t.depth + 1 from comments c join t on c.parent_id = t.id) \
+             update comments set root_id = t.root, depth = t.depth from t \
+             where comments.id = t.id",
+            import_id,
+            from,
+            from + CHUNK
+        )?;
+        tx.commit().await?;
+        from += CHUNK;
+    }
+    tracing::debug!("import: threads of the import placed");
+    place_in_threads(db).await?;
+    tracing::debug!("import: threads placed");
+    let mut from = lo;
+    while from <= hi {
+        let mut tx = db.begin().await?;
+        execute!(
+            tx.ex(),
+            "update comments set reply_count = (select coalesce(sum(case when r.status = 'visible' \
+               then 1 else 0 end), 0) from comments r \
+               where r.root_id = comments.id and r.id <> comments.id) \
+             where import_id = $1 and id >= $2 and id < $3 and parent_id is null",
+            import_id,
+            from,
+            from + CHUNK
+        )?;
+        tx.commit().await?;
+        from += CHUNK;
+    }
+    Ok(())
+}
+
+/// Gives comments without a root (imported ones, and those whose thread
+/// an undo took away) their root and depth: top-level ones are their own
+/// root; a reply takes its parent's, a level deeper. A cycle of parents
+/// in the old data is broken by making its members top-level.
+async fn place_in_threads(db: &super::Db) -> Result<(), sqlx::Error> {
+    loop {
+        let mut progressed = false;
+        loop {
+            let mut tx = db.begin().await?;
+            let n = execute!(
+                tx.ex(),
+                "update comments set root_id = id, depth = 0 where id in (select id from comments \
+                 where root_id is null and parent_id is null limit $1)",
+                CHUNK
+            )?;
+            tx.commit().await?;
+            if n == 0 {
+                break;
+            }
+            progressed = true;
+        }
+        loop {
+            let mut tx = db.begin().await?;
+            let n = execute!(
+                tx.ex(),
+                "update comments set \
+                   root_id = (select p.root_id from comments p where p.id = comments.parent_id), \
+                   depth = (select p.depth + 1 from comments p where p.id = comments.parent_id) \
+                 where id in (select c.id from comments c join comments p on p.id = c.parent_id \
+                   where c.root_id is null and p.root_id is not null limit $1)",
+                CHUNK
+            )?;
+            tx.commit().await?;
+            if n == 0 {
+                break;
+            }
+            progressed = true;
+        }
+        let mut c = db.read().await?;
+        let left = fetch_one!(
+            c.ex(),
+            Count,
+            "select count(*) as n from comments where root_id is null"
+        )?
+        .n;
+        drop(c);
+        if left == 0 {
+            return Ok(());
+        }
+        if !progressed {
+            // Only cycles are left.
+            let mut w = db.write().await?;
+            execute!(
+                w.ex(),
+                "update comments set parent_id = null where root_id is null"
+            )?;
+        }
+    }
+}
+
+/// Keeps a thread that matched no story, with how many posts it had.
+pub async fn keep_orphan(
+    ex: Ex<'_>,
+    import_id: i64,
+    t: &Thread,
+    posts: u64,
+) -> Result<(), sqlx::Error> {
+    execute!(
+        ex,
+        "insert into import_threads (import_id, source_id, link, identifier, title, posts) \
+         values ($1, $2, $3, $4, $5, $6) on conflict (import_id, source_id) do update \
+         set posts = excluded.posts, link = excluded.link, identifier = excluded.identifier",
+        import_id,
+        &t.source_id,
+        &t.link,
+        &t.identifier,
+        &t.title,
+        posts as i64
+    )?;
+    Ok(())
+}
+
+#[derive(Clone, Debug, sqlx::FromRow, serde::Serialize)]
+pub struct Orphan {
+    pub source_id: String,
+    pub link: String,
+    pub identifier: String,
+    pub title: String,
+    pub posts: i64,
+}
+
+pub async fn orphans(ex: Ex<'_>, import_id: i64) -> Result<Vec<Orphan>, sqlx::Error> {
+    fetch_all!(
+        ex,
+        Orphan,
+        "select source_id, link, identifier, title, posts from import_threads \
+         where import_id = $1 order by posts desc, id",
+        import_id
+    )
+}
+
+pub async fn story_exists(ex: Ex<'_>, id: i64) -> Result<Option<i64>, sqlx::Error> {
+    Ok(fetch_optional!(ex, Id, "select id from stories where id = $1", id)?.map(|r| r.id))
+}
+
+/// The story an old address (a path) now belongs to.
+pub async fn redirect_of(ex: Ex<'_>, path: &str) -> Result<Option<i64>, sqlx::Error> {
+    Ok(fetch_optional!(
+        ex,
+        Id,
+        "select story_id as id from redirects where old_path = $1",
+        path
+    )?
+    .map(|r| r.id))
+}
+
+/// What an undo took away.
+#[derive(Clone, Debug, Default)]
+pub struct Undone {
+    pub comments: u64,
+    pub identities: u64,
+    pub threads: u64,
+}
+
+/// Takes an import away as a whole: its comments (replies members wrote to
+/// them here stay, moved up to the top level of their story), its
+/// identities and orphan threads. The import stays in the history, undone.
+pub async fn undo(db: &super::Db, import_id: i64) -> Result<Undone, sqlx::Error> {
+    let mut done = Undone::default();
+    let (lo, hi) = {
+        let mut c = db.read().await?;
+        span(c.ex(), import_id).await?
+    };
+    let mut from = lo;
+    while from <= hi {
+        let mut tx = db.begin().await?;
+        // Replies pointing into this chunk lose their parent first: other
+        // imported ones go next, members' own ones move up.
+        execute!(
+            tx.ex(),
+            "update comments set parent_id = null where parent_id in (select id from comments \
+             where import_id = $1 and id >= $2 and id < $3)",
+            import_id,
+            from,
+            from + CHUNK
+        )?;
+        done.comments += execute!(
+            tx.ex(),
+            "delete from comments where import_id = $1 and id >= $2 and id < $3",
+            import_id,
+            from,
+            from + CHUNK
+        )?;
+        tx.commit().await?;
+        from += CHUNK;
+    }
+    let mut tx = db.begin().await?;
+    // Members' comments whose thread was imported find a new one.
+    execute!(
+        tx.ex(),
+        "update comments set root_id = null where root_id is not null \
+         and not exists (select 1 from comments r where r.id = comments.root_id)"
+    )?;
+    done.identities = execute!(
+        tx.ex(),
+        "delete from import_identities where import_id = $1",
+        import_id
+    )?;
+    done.threads = execute!(
+        tx.ex(),
+        "delete from import_threads where import_id = $1",
+        import_id
+    )?;
+    execute!(
+        tx.ex(),
+        "delete from redirects where import_id = $1",
+        import_id
+    )?;
+    execute!(
+        tx.ex(),
+        "update imports set state = 'undone' where id = $1",
+        import_id
+    )?;
+    super::settings::bump_content_epoch(tx.ex()).await?;
+    tx.commit().await?;
+    place_in_threads(db).await?;
+    // Members' replies that became top-level count their own replies.
+    let mut w = db.write().await?;
+    execute!(
+        w.ex(),
+        "update comments set reply_count = (select coalesce(sum(case when r.status = 'visible' \
+           then 1 else 0 end), 0) from comments r \
+           where r.root_id = comments.id and r.id <> comments.id) \
+         where parent_id is null and root_id = id and reply_count = 0 and exists (select 1 \
+         from comments r where r.root_id = comments.id and r.id <> comments.id \
+         and r.status = 'visible')"
+    )?;
+    Ok(done)
+}
+
+/// Comments waiting for a member: those of identities with this address
+/// that the old platform had verified and nobody has claimed.
+#[derive(Clone, Debug, Default, sqlx::FromRow, serde::Serialize)]
+pub struct Offer {
+    pub comments: i64,
+    pub identities: i64,
+}
+
+pub async fn offer(ex: Ex<'_>, email: &str) -> Result<Offer, sqlx::Error> {
+    fetch_one!(
+        ex,
+        Offer,
+        "select (select count(*) from comments c join import_identities d \
+           on d.id = c.import_identity_id where d.email = $1 and d.verified \
+           and c.status in ('visible', 'pending') \
+           and d.claimed_by is null and c.member_id is null) as comments, \
+         (select count(*) from import_identities d where d.email = $1 and d.verified \
+           and d.claimed_by is null) as identities",
+        email
+    )
+}
+
+/// The old display names under the offered identities.
+pub async fn offered_names(ex: Ex<'_>, email: &str) -> Result<Vec<String>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Name {
+        name: String,
+    }
+    Ok(fetch_all!(
+        ex,
+        Name,
+        "select distinct name from import_identities where email = $1 and verified \
+         and claimed_by is null order by name",
+        email
+    )?
+    .into_iter()
+    .map(|n| n.name)
+    .collect())
+}
+
+/// The identities a claim takes: one by id (a moderator's choice), or
+/// every unclaimed one the old platform verified with the address.
+const CLAIMED: &str = "select d.id from import_identities d where d.claimed_by is null \
+     and (($2 > 0 and d.id = $2) or ($2 = 0 and d.email = $3 and d.verified))";
+
+/// Gives a member the comments of the identities chosen (see [`CLAIMED`]);
+/// `name`, when given, replaces the old display name on them. Answers the
+/// comments attached.
+async fn attach(
+    mut ex: Ex<'_>,
+    member_id: i64,
+    by_identity: Option<i64>,
+    email: &str,
+    name: Option<&str>,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    let sql = format!(
+        "update comments set member_id = $1, author_name = coalesce($4, author_name) \
+         where member_id is null and import_identity_id in ({CLAIMED})"
+    );
+    let n = execute!(
+        reborrow(&mut ex),
+        sqlx::AssertSqlSafe(sql),
+        member_id,
+        by_identity.unwrap_or(0),
+        email,
+        name
+    )?;
+    let sql = format!(
+        "update import_identities set claimed_by = $1, claimed_at = $4 where id in ({CLAIMED})"
+    );
+    execute!(
+        ex,
+        sqlx::AssertSqlSafe(sql),
+        member_id,
+        by_identity.unwrap_or(0),
+        email,
+        now
+    )?;
+    Ok(n)
+}
+
+/// A member claims the comments offered to their verified address.
+pub async fn claim(
+    ex: Ex<'_>,
+    member_id: i64,
+    email: &str,
+    name: Option<&str>,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    attach(ex, member_id, None, email, name, now).await
+}
+
+/// A moderator gives a member one identity's comments (a guest's, or an
+/// unverified address's), after the member asked.
+pub async fn attach_identity(
+    ex: Ex<'_>,
+    member_id: i64,
+    identity_id: i64,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    attach(ex, member_id, Some(identity_id), "", None, now).await
+}
+
+#[derive(Clone, Debug, sqlx::FromRow, serde::Serialize)]
+pub struct Identity {
+    pub id: i64,
+    pub import_id: i64,
+    pub name: String,
+    pub email: Option<String>,
+    pub verified: bool,
+    pub comments: i64,
+}
+
+/// Unclaimed identities with an address or a name like the member's, for
+/// the moderators' desk.
+pub async fn unclaimed_like(
+    ex: Ex<'_>,
+    email: &str,
+    name: &str,
+) -> Result<Vec<Identity>, sqlx::Error> {
+    fetch_all!(
+        ex,
+        Identity,
+        "select d.id, d.import_id, d.name, d.email, d.verified, \
+         (select count(*) from comments c where c.import_identity_id = d.id) as comments \
+         from import_identities d where d.claimed_by is null \
+         and (d.email = $1 or lower(d.name) = lower($2)) order by d.id limit 50",
+        email,
+        name
+    )
+}
+
+/// The address path a redirect is kept under: the path of an old address,
+/// without its trailing slash (`/` for the home page).
+pub fn old_path(link: &str) -> Option<String> {
+    let path = match url::Url::parse(link) {
+        Ok(u) => u.path().to_string(),
+        Err(_) if link.starts_with('/') => link.split(['?', '#']).next()?.to_string(),
+        Err(_) => return None,
+    };
+    let path = path.trim_end_matches('/');
+    Some(if path.is_empty() {
+        "/".into()
+    } else {
+        path.to_string()
+    })
+}
+
+/// Makes a story of a WordPress post (its section, author and topics
+/// found or made by slug), and keeps its old address as a redirect. A post
+/// whose old address is already a redirect is that story (a second run).
+/// Answers the story and whether it is new.
+pub async fn add_story(
+    mut ex: Ex<'_>,
+    import_id: i64,
+    s: &crate::import::wxr::Story,
+    now: i64,
+) -> Result<(i64, bool), sqlx::Error> {
+    use super::{authors, sections, stories, topics};
+    use crate::domain::{body, slug::slugify};
+    let old = old_path(&s.link).unwrap_or_else(|| format!("/?p={}", s.post_id));
+    if let Some(id) = redirect_of(reborrow(&mut ex), &old).await? {
+        return Ok((id, false));
+    }
+    let (section_slug, section_name) = match &s.section {
+        Some((slug, name)) if !slugify(slug).is_empty() => (slugify(slug), name.clone()),
+        _ => ("archive".to_string(), "Archive".to_string()),
+    };
+    let section_id = match sections::by_slug(reborrow(&mut ex), &section_slug).await? {
+        Some(sec) => sec.id,
+        None => {
+            sections::insert(
+                reborrow(&mut ex),
+                &sections::NewSection {
+                    slug: &section_slug,
+                    name: if section_name.is_empty() {
+                        &section_slug
+                    } else {
+                        &section_name
+                    },
+                    description: "",
+                    position: 100,
+                    is_demo: false,
+                },
+            )
+            .await?
+        }
+    };
+    let text = crate::import::html::to_text(&s.content);
+    let mut blocks: Vec<body::Block> = text
+        .split("\n\n")
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| body::Block::Paragraph {
+            text: p.to_string(),
+        })
+        .collect();
+    if blocks.is_empty() {
+        blocks.push(body::Block::Paragraph {
+            text: s.title.clone(),
+        });
+    }
+    let title = if s.title.trim().is_empty() {
+        format!("Post {}", s.post_id)
+    } else {
+        s.title.trim().to_string()
+    };
+    let mut slug = slugify(&title);
+    if slug.is_empty() {
+        slug = slugify(&s.slug);
+    }
+    if slug.is_empty() {
+        slug = format!("post-{}", s.post_id);
+    }
+    let at = s.published_at.unwrap_or(now);
+    let story_id = stories::insert(
+        reborrow(&mut ex),
+        &stories::NewStory {
+            section_id,
+            slug: &slug,
+            headline: &title,
+            standfirst: "",
+            dateline: "",
+            body: &body::to_json(&blocks),
+            lead_media_id: None,
+            lead_alt: "",
+            lead_caption: "",
+            lead_credit: "",
+            access_level: "metered",
+            status: if s.published { "published" } else { "draft" },
+            published_at: s.published.then_some(at),
+            updated_at: None,
+            modified_at: at,
+            is_demo: false,
+        },
+    )
+    .await?;
+    if !s.author.trim().is_empty() {
+        let author_slug = slugify(&s.author);
+        let author_id = match authors::by_slug(reborrow(&mut ex), &author_slug).await? {
+            Some(a) => a.id,
+            None => {
+                authors::insert(
+                    reborrow(&mut ex),
+                    &authors::NewAuthor {
+                        slug: &author_slug,
+                        name: s.author.trim(),
+                        kind: "person",
+                        short_name: "",
+                        title: "",
+                        bio: "",
+                        is_demo: false,
+                    },
+                )
+                .await?
+            }
+        };
+        stories::add_author(reborrow(&mut ex), story_id, author_id, 0).await?;
+    }
+    for (tag_slug, name) in &s.tags {
+        let tag_slug = slugify(tag_slug);
+        if tag_slug.is_empty() {
+            continue;
+        }
+        let topic_id = match topics::by_slug(reborrow(&mut ex), &tag_slug).await? {
+            Some(t) => t.id,
+            None => topics::insert(reborrow(&mut ex), &tag_slug, name.trim(), "", false).await?,
+        };
+        stories::add_topic(reborrow(&mut ex), story_id, topic_id).await?;
+    }
+    execute!(
+        reborrow(&mut ex),
+        "insert into redirects (old_path, story_id, import_id) values ($1, $2, $3) \
+         on conflict (old_path) do nothing",
+        &old,
+        story_id,
+        import_id
+    )?;
+    super::settings::bump_content_epoch(ex).await?;
+    Ok((story_id, true))
+}
