@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::context;
 use serde::Serialize;
@@ -32,6 +32,7 @@ use crate::render::{safe, val};
 use crate::site::Site;
 
 use super::auth::{Visitor, check_csrf, random_token, safe_next};
+use super::no_store;
 use super::pages::site_context;
 use super::{see_other, sign_in_first, wants_json};
 use crate::db::members::SessionMember;
@@ -60,12 +61,6 @@ impl Fields {
 
 fn query_fields(q: Option<&str>) -> Fields {
     Fields::parse(q.unwrap_or("").as_bytes())
-}
-
-fn no_store(mut res: Response) -> Response {
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
 }
 
 fn is_staff(m: &SessionMember) -> bool {

@@ -316,6 +316,31 @@ fn over_limits(req: &Request) -> Option<Response> {
     None
 }
 
+/// Marks a personal page (a desk, a form with a token) as not to be kept
+/// by any cache.
+pub fn no_store(mut res: Response) -> Response {
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    res
+}
+
+/// A posted form's fields, with every value of a repeated name (`ids`,
+/// `stories`), in order.
+pub fn form_fields(body: &[u8]) -> std::collections::HashMap<String, Vec<String>> {
+    let mut out: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for (k, v) in url::form_urlencoded::parse(body) {
+        out.entry(k.into_owned()).or_default().push(v.into_owned());
+    }
+    out
+}
+
+/// The first value of a form field, or "" when it is missing.
+pub fn form_value<'a>(f: &'a std::collections::HashMap<String, Vec<String>>, k: &str) -> &'a str {
+    f.get(k).and_then(|v| v.first()).map_or("", String::as_str)
+}
+
 /// A 303 to `to`: where a form post sends the browser next.
 pub fn see_other(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response()

@@ -24,7 +24,7 @@ use crate::site::Site;
 use super::auth::{Visitor, check_csrf};
 use super::comments::comments_path;
 use super::pages::site_context;
-use super::see_other;
+use super::{form_fields, form_value, see_other};
 
 /// "For good": a ban that ends in a thousand years.
 const FOREVER_DAYS: i64 = 365_000;
@@ -46,19 +46,6 @@ fn html(body: String) -> Response {
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
-}
-
-/// Form fields, with every value of a repeated name (`ids`).
-fn fields(body: &[u8]) -> HashMap<String, Vec<String>> {
-    let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    for (k, v) in url::form_urlencoded::parse(body) {
-        out.entry(k.into_owned()).or_default().push(v.into_owned());
-    }
-    out
-}
-
-fn one<'a>(f: &'a HashMap<String, Vec<String>>, k: &str) -> &'a str {
-    f.get(k).and_then(|v| v.first()).map_or("", String::as_str)
 }
 
 #[derive(Serialize)]
@@ -198,11 +185,11 @@ pub async fn act(
     body: Bytes,
 ) -> AppResult<Response> {
     let me = moderator(&visitor)?;
-    let f = fields(&body);
-    check_csrf(&state, &visitor, one(&f, "csrf"))?;
+    let f = form_fields(&body);
+    check_csrf(&state, &visitor, form_value(&f, "csrf"))?;
     // "Ban" takes its length from the list beside it.
-    let action = match one(&f, "action") {
-        "ban" => one(&f, "ban"),
+    let action = match form_value(&f, "action") {
+        "ban" => form_value(&f, "ban"),
         a => a,
     };
     let status = status_after(action).ok_or_else(|| {
@@ -219,7 +206,7 @@ pub async fn act(
     if ids.is_empty() {
         return Ok(see_other("/moderation?done=none"));
     }
-    let note: String = one(&f, "note").trim().chars().take(500).collect();
+    let note: String = form_value(&f, "note").trim().chars().take(500).collect();
     let now = state.now_micros();
     let mut tx = state.db.begin().await?;
     let mut stories = BTreeSet::new();
@@ -343,9 +330,9 @@ pub async fn member_act(
     body: Bytes,
 ) -> AppResult<Response> {
     let me = moderator(&visitor)?;
-    let f = fields(&body);
-    check_csrf(&state, &visitor, one(&f, "csrf"))?;
-    let action = one(&f, "action");
+    let f = form_fields(&body);
+    check_csrf(&state, &visitor, form_value(&f, "csrf"))?;
+    let action = form_value(&f, "action");
     let now = state.now_micros();
     let until = match (action, ban_days(action)) {
         ("unban", _) => None,
@@ -356,7 +343,7 @@ pub async fn member_act(
             ));
         }
     };
-    let note: String = one(&f, "note").trim().chars().take(500).collect();
+    let note: String = form_value(&f, "note").trim().chars().take(500).collect();
     let mut tx = state.db.begin().await?;
     if crate::db::members::by_id(tx.ex(), id).await?.is_none() {
         return Err(AppError::NotFound);
@@ -388,9 +375,9 @@ pub async fn attach_identity(
     body: Bytes,
 ) -> AppResult<Response> {
     let me = moderator(&visitor)?;
-    let f = fields(&body);
-    check_csrf(&state, &visitor, one(&f, "csrf"))?;
-    let identity: i64 = one(&f, "identity").trim().parse().map_err(|_| {
+    let f = form_fields(&body);
+    check_csrf(&state, &visitor, form_value(&f, "csrf"))?;
+    let identity: i64 = form_value(&f, "identity").trim().parse().map_err(|_| {
         AppError::BadRequest("Give the number of the import identity to attach.".into())
     })?;
     let now = state.now_micros();

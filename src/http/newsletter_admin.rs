@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::context;
 use serde::Serialize;
@@ -29,13 +29,7 @@ use crate::render::val;
 use super::auth::{Visitor, check_csrf};
 use super::newsletter_desk::editor;
 use super::pages::site_context;
-use super::see_other;
-
-fn no_store(mut res: Response) -> Response {
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
-}
+use super::{no_store, see_other};
 
 fn form(body: &[u8]) -> HashMap<String, String> {
     // One value a field: the first one given.

@@ -23,7 +23,7 @@ use crate::render::val;
 
 use super::auth::{Visitor, check_csrf};
 use super::pages::site_context;
-use super::see_other;
+use super::{form_fields, form_value, no_store, see_other};
 
 pub(super) fn editor(visitor: &Visitor) -> AppResult<&SessionMember> {
     match &visitor.member {
@@ -35,24 +35,6 @@ pub(super) fn editor(visitor: &Visitor) -> AppResult<&SessionMember> {
             "Sign in as an editor to use the newsletter desk.".into(),
         )),
     }
-}
-
-fn no_store(mut res: Response) -> Response {
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
-}
-
-fn fields(body: &[u8]) -> HashMap<String, Vec<String>> {
-    let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    for (k, v) in url::form_urlencoded::parse(body) {
-        out.entry(k.into_owned()).or_default().push(v.into_owned());
-    }
-    out
-}
-
-fn one<'a>(f: &'a HashMap<String, Vec<String>>, k: &str) -> &'a str {
-    f.get(k).and_then(|v| v.first()).map_or("", String::as_str)
 }
 
 fn query(q: Option<String>) -> HashMap<String, String> {
@@ -241,13 +223,13 @@ async fn draft_from(
         .get("stories")
         .map(|v| v.iter().filter_map(|s| s.parse().ok()).collect())
         .unwrap_or_default();
-    if one(f, "top") == "1" {
+    if form_value(f, "top") == "1" {
         let now = state.now_micros();
         let mut c = state.db.read().await?;
         let since = issues::last_sent_at(c.ex(), newsletter)
             .await?
             .unwrap_or(now - 7 * 86_400_000_000);
-        let want: i64 = one(f, "top_count").parse().unwrap_or(5).clamp(1, 20);
+        let want: i64 = form_value(f, "top_count").parse().unwrap_or(5).clamp(1, 20);
         for id in issues::top_stories_since(c.ex(), since, now, want).await? {
             if !stories.contains(&id) {
                 stories.push(id);
@@ -255,8 +237,8 @@ async fn draft_from(
         }
     }
     Ok(Draft {
-        subject: one(f, "subject").to_string(),
-        intro: one(f, "intro").replace("\r\n", "\n"),
+        subject: form_value(f, "subject").to_string(),
+        intro: form_value(f, "intro").replace("\r\n", "\n"),
         stories,
     })
 }
@@ -269,8 +251,8 @@ pub async fn create_issue(
     body: Bytes,
 ) -> AppResult<Response> {
     let member = editor(&visitor)?.clone();
-    let f = fields(&body);
-    check_csrf(&state, &visitor, one(&f, "csrf"))?;
+    let f = form_fields(&body);
+    check_csrf(&state, &visitor, form_value(&f, "csrf"))?;
     let n = newsletter_or_404(&state, id).await?;
     let mut draft = draft_from(&state, id, &f).await?;
     if let Err(e) = draft.check() {
@@ -325,8 +307,8 @@ pub async fn act(
     body: Bytes,
 ) -> AppResult<Response> {
     let member = editor(&visitor)?.clone();
-    let f = fields(&body);
-    check_csrf(&state, &visitor, one(&f, "csrf"))?;
+    let f = form_fields(&body);
+    check_csrf(&state, &visitor, form_value(&f, "csrf"))?;
     let (issue, n) = issue_or_404(&state, id).await?;
     let now = state.now_micros();
     let back = |done: &str| see_other(&format!("/desk/issues/{id}?done={done}"));
@@ -338,7 +320,7 @@ pub async fn act(
         };
         (draft, Some(words.to_string()))
     };
-    match one(&f, "action") {
+    match form_value(&f, "action") {
         "save" => {
             let mut draft = draft_from(&state, n.id, &f).await?;
             if let Err(e) = draft.check() {
@@ -364,7 +346,7 @@ pub async fn act(
             }
         }
         "test" => {
-            let reader = crate::newsletters::cli::parse_reader(one(&f, "as"))
+            let reader = crate::newsletters::cli::parse_reader(form_value(&f, "as"))
                 .unwrap_or(crate::domain::access::Reader::Subscriber);
             compose::send_test(&state, id, &member.email, reader)
                 .await
@@ -373,7 +355,7 @@ pub async fn act(
         }
         "schedule" => {
             let site = state.current_site().await?;
-            match parse_local(one(&f, "at"), &site.tz) {
+            match parse_local(form_value(&f, "at"), &site.tz) {
                 Some(at) if at > now => {
                     let mut c = state.db.write().await?;
                     issues::schedule(c.ex(), id, at, now).await?;
