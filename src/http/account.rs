@@ -153,6 +153,43 @@ fn link_expired(
     html(body, None, StatusCode::BAD_REQUEST)
 }
 
+/// The page an e-mailed link opens: while the link's token (of `purpose`)
+/// is live, `template` with the form's CSRF token, the link's token and
+/// `extra`, whose button or form POSTs (nothing is used up by opening it);
+/// otherwise the "this link no longer works" page.
+async fn link_page(
+    state: &AppState,
+    visitor: &Visitor,
+    token: String,
+    purpose: &str,
+    template: &str,
+    extra: minijinja::Value,
+) -> AppResult<Response> {
+    let site = state.current_site().await?;
+    let live = {
+        let mut conn = state.db.read().await?;
+        members::peek_token(
+            conn.ex(),
+            &auth::token_hash(&token),
+            purpose,
+            state.now_micros(),
+        )
+        .await?
+    };
+    if live.is_none() {
+        return link_expired(state, &site, visitor);
+    }
+    let (csrf, set) = form_token(state, visitor);
+    let body = page(
+        state,
+        &site,
+        visitor,
+        template,
+        context! { csrf, token, ..extra },
+    )?;
+    html(body, set, StatusCode::OK)
+}
+
 pub(super) use super::sign_in_first;
 
 fn page(

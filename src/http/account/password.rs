@@ -14,8 +14,8 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::{
-    MINUTE, NextQuery, html, link_expired, mail_allowed, page, password_problem, queue_mail,
-    see_other, see_other_setting, sign_in_first, start_session, urlencode,
+    MINUTE, NextQuery, html, link_expired, link_page, mail_allowed, page, password_problem,
+    queue_mail, see_other, see_other_setting, sign_in_first, start_session, urlencode,
 };
 use crate::app::AppState;
 use crate::db::members;
@@ -127,30 +127,16 @@ pub async fn reset_page(
     visitor: Visitor,
     Query(q): Query<NextQuery>,
 ) -> AppResult<Response> {
-    let site = state.current_site().await?;
     let token = q.token.unwrap_or_default();
-    let live = {
-        let mut conn = state.db.read().await?;
-        members::peek_token(
-            conn.ex(),
-            &auth::token_hash(&token),
-            "reset",
-            state.now_micros(),
-        )
-        .await?
-    };
-    if live.is_none() {
-        return link_expired(&state, &site, &visitor);
-    }
-    let (csrf, set) = form_token(&state, &visitor);
-    let body = page(
+    link_page(
         &state,
-        &site,
         &visitor,
+        token,
+        "reset",
         "account/reset.html",
-        context! { csrf, token },
-    )?;
-    html(body, set, StatusCode::OK)
+        context! {},
+    )
+    .await
 }
 
 #[derive(Deserialize)]

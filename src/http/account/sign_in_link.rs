@@ -27,7 +27,7 @@ use rand::Rng;
 use serde::Deserialize;
 
 use super::{
-    MINUTE, NextQuery, html, link_expired, mail_allowed, page, queue_mail, see_other,
+    MINUTE, NextQuery, html, link_expired, link_page, mail_allowed, page, queue_mail, see_other,
     see_other_setting, start_session, urlencode,
 };
 use crate::app::AppState;
@@ -282,30 +282,17 @@ pub async fn confirm_page(
     visitor: Visitor,
     Query(q): Query<NextQuery>,
 ) -> AppResult<Response> {
-    let site = state.current_site().await?;
     let token = q.token.unwrap_or_default();
-    let live = {
-        let mut conn = state.db.read().await?;
-        members::peek_token(
-            conn.ex(),
-            &auth::token_hash(&token),
-            "sign_in",
-            state.now_micros(),
-        )
-        .await?
-    };
-    if live.is_none() {
-        return link_expired(&state, &site, &visitor);
-    }
-    let (csrf, set) = form_token(&state, &visitor);
-    let body = page(
+    let next = safe_next(q.next.as_deref());
+    link_page(
         &state,
-        &site,
         &visitor,
+        token,
+        "sign_in",
         "account/sign_in_confirm.html",
-        context! { csrf, token, next => safe_next(q.next.as_deref()) },
-    )?;
-    html(body, set, StatusCode::OK)
+        context! { next },
+    )
+    .await
 }
 
 #[derive(Deserialize)]
