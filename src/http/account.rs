@@ -212,9 +212,7 @@ fn page(
 
 /// An HTML response that may set the form nonce cookie.
 fn html(body: String, set_cookie: Option<String>, status: StatusCode) -> AppResult<Response> {
-    let mut res = (status, Html(body)).into_response();
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let mut res = super::no_store((status, Html(body)).into_response());
     if let Some(c) = set_cookie {
         res.headers_mut().append(
             header::SET_COOKIE,

@@ -7,7 +7,6 @@ use std::collections::{BTreeSet, HashMap};
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::context;
 use serde::Serialize;
@@ -42,10 +41,7 @@ fn moderator(visitor: &Visitor) -> AppResult<&SessionMember> {
 }
 
 fn html(body: String) -> Response {
-    let mut res = Html(body).into_response();
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
+    super::no_store(Html(body).into_response())
 }
 
 #[derive(Serialize)]

@@ -234,6 +234,22 @@ pub async fn cancel(mut ex: Ex<'_>, id: i64, now: i64) -> Result<bool, sqlx::Err
     Ok(n == 1)
 }
 
+/// Whether a scheduled issue's time has come (a read, so an idle worker
+/// does not take the write lock to find out).
+pub async fn any_due(ex: Ex<'_>, now: i64) -> Result<bool, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct N {
+        n: i64,
+    }
+    let n = fetch_optional!(
+        ex,
+        N,
+        "select count(*) as n from newsletter_issues where state = 'scheduled' and scheduled_at <= $1",
+        now
+    )?;
+    Ok(n.is_some_and(|n| n.n > 0))
+}
+
 /// Starts the scheduled issues whose time has come; answers how many.
 pub async fn start_due(ex: Ex<'_>, now: i64) -> Result<u64, sqlx::Error> {
     execute!(

@@ -181,7 +181,12 @@ impl Sender {
             return Ok(report);
         }
         let now = self.now();
-        {
+        // A read first, so an idle worker does not take the write lock.
+        let due = {
+            let mut c = self.db.read().await?;
+            issues::any_due(c.ex(), now).await?
+        };
+        if due {
             let mut c = self.db.write().await?;
             report.started = issues::start_due(c.ex(), now).await?;
         }
