@@ -190,6 +190,36 @@ async fn link_page(
     html(body, set, StatusCode::OK)
 }
 
+/// A signed-in member's form (`template`) that asks for the password when
+/// the member has one; `back` is where sign-in returns to.
+async fn signed_in_form(
+    state: &AppState,
+    visitor: &Visitor,
+    back: &str,
+    template: &str,
+    extra: minijinja::Value,
+) -> AppResult<Response> {
+    let Some(member) = &visitor.member else {
+        return Ok(sign_in_first(back));
+    };
+    let has_password = {
+        let mut conn = state.db.read().await?;
+        members::by_id(conn.ex(), member.id)
+            .await?
+            .is_some_and(|m| m.password_hash.is_some())
+    };
+    let site = state.current_site().await?;
+    let (csrf, set) = form_token(state, visitor);
+    let body = page(
+        state,
+        &site,
+        visitor,
+        template,
+        context! { csrf, has_password, ..extra },
+    )?;
+    html(body, set, StatusCode::OK)
+}
+
 pub(super) use super::sign_in_first;
 
 fn page(
@@ -388,6 +418,7 @@ pub async fn verify_page(
     html(body, set, StatusCode::OK)
 }
 
+/// The form an e-mailed link's page posts: its token, and where to go next.
 #[derive(Deserialize)]
 pub struct TokenForm {
     #[serde(default)]

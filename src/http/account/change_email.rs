@@ -17,8 +17,8 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::{
-    MINUTE, NextQuery, html, link_expired, link_page, mail_allowed, page, queue_mail, see_other,
-    sign_in_first,
+    MINUTE, NextQuery, TokenForm, html, link_expired, link_page, mail_allowed, page, queue_mail,
+    see_other, sign_in_first, signed_in_form,
 };
 use crate::app::AppState;
 use crate::db::members;
@@ -30,25 +30,14 @@ use crate::http::auth::{self, Visitor, check_csrf, form_token};
 pub const CHANGE_HOURS: i64 = 24;
 
 pub async fn form(State(state): State<AppState>, visitor: Visitor) -> AppResult<Response> {
-    let Some(member) = &visitor.member else {
-        return Ok(sign_in_first("/account/email"));
-    };
-    let has_password = {
-        let mut conn = state.db.read().await?;
-        members::by_id(conn.ex(), member.id)
-            .await?
-            .is_some_and(|m| m.password_hash.is_some())
-    };
-    let site = state.current_site().await?;
-    let (csrf, set) = form_token(&state, &visitor);
-    let body = page(
+    signed_in_form(
         &state,
-        &site,
         &visitor,
+        "/account/email",
         "account/email.html",
-        context! { csrf, has_password },
-    )?;
-    html(body, set, StatusCode::OK)
+        context! {},
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -186,18 +175,10 @@ pub async fn confirm_page(
     .await
 }
 
-#[derive(Deserialize)]
-pub struct ConfirmForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    token: String,
-}
-
 pub async fn confirm(
     State(state): State<AppState>,
     visitor: Visitor,
-    Form(f): Form<ConfirmForm>,
+    Form(f): Form<TokenForm>,
 ) -> AppResult<Response> {
     check_csrf(&state, &visitor, &f.csrf)?;
     let site = state.current_site().await?;

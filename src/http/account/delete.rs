@@ -18,7 +18,7 @@ use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
 
-use super::{html, page, see_other, sign_in_first};
+use super::{html, page, see_other, sign_in_first, signed_in_form};
 use crate::app::AppState;
 use crate::config::DeletedMemberComments;
 use crate::db::members;
@@ -36,25 +36,15 @@ fn comments_policy(state: &AppState) -> &'static str {
 }
 
 pub async fn form(State(state): State<AppState>, visitor: Visitor) -> AppResult<Response> {
-    let Some(member) = &visitor.member else {
-        return Ok(sign_in_first("/account/delete"));
-    };
-    let has_password = {
-        let mut conn = state.db.read().await?;
-        members::by_id(conn.ex(), member.id)
-            .await?
-            .is_some_and(|m| m.password_hash.is_some())
-    };
-    let site = state.current_site().await?;
-    let (csrf, set) = form_token(&state, &visitor);
-    let body = page(
+    let comments = comments_policy(&state);
+    signed_in_form(
         &state,
-        &site,
         &visitor,
+        "/account/delete",
         "account/delete.html",
-        context! { csrf, has_password, comments => comments_policy(&state) },
-    )?;
-    html(body, set, StatusCode::OK)
+        context! { comments },
+    )
+    .await
 }
 
 #[derive(Deserialize)]

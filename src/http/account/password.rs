@@ -15,7 +15,8 @@ use serde::Deserialize;
 
 use super::{
     MINUTE, NextQuery, html, link_expired, link_page, mail_allowed, page, password_problem,
-    queue_mail, see_other, see_other_setting, sign_in_first, start_session, urlencode,
+    queue_mail, see_other, see_other_setting, sign_in_first, signed_in_form, start_session,
+    urlencode,
 };
 use crate::app::AppState;
 use crate::db::members;
@@ -206,25 +207,14 @@ pub async fn reset(
 
 /// The change-password form (signed in).
 pub async fn change_form(State(state): State<AppState>, visitor: Visitor) -> AppResult<Response> {
-    let Some(member) = &visitor.member else {
-        return Ok(sign_in_first("/account/password"));
-    };
-    let has_password = {
-        let mut conn = state.db.read().await?;
-        members::by_id(conn.ex(), member.id)
-            .await?
-            .is_some_and(|m| m.password_hash.is_some())
-    };
-    let site = state.current_site().await?;
-    let (csrf, set) = form_token(&state, &visitor);
-    let body = page(
+    signed_in_form(
         &state,
-        &site,
         &visitor,
+        "/account/password",
         "account/password.html",
-        context! { csrf, has_password },
-    )?;
-    html(body, set, StatusCode::OK)
+        context! {},
+    )
+    .await
 }
 
 #[derive(Deserialize)]

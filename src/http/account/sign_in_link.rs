@@ -27,8 +27,8 @@ use rand::Rng;
 use serde::Deserialize;
 
 use super::{
-    MINUTE, NextQuery, html, link_expired, link_page, mail_allowed, page, queue_mail, see_other,
-    see_other_setting, start_session, urlencode,
+    MINUTE, NextQuery, TokenForm, html, link_expired, link_page, mail_allowed, page, queue_mail,
+    see_other, see_other_setting, start_session, urlencode,
 };
 use crate::app::AppState;
 use crate::db::members;
@@ -295,21 +295,11 @@ pub async fn confirm_page(
     .await
 }
 
-#[derive(Deserialize)]
-pub struct ConfirmForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    token: String,
-    #[serde(default)]
-    next: Option<String>,
-}
-
 /// Signs in with the link's token.
 pub async fn confirm(
     State(state): State<AppState>,
     visitor: Visitor,
-    Form(f): Form<ConfirmForm>,
+    Form(f): Form<TokenForm>,
 ) -> AppResult<Response> {
     check_csrf(&state, &visitor, &f.csrf)?;
     let now = state.now_micros();
