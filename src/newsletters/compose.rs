@@ -137,6 +137,49 @@ pub async fn load_stories(
     Ok(out)
 }
 
+/// An issue with its newsletter and stories, as both the sender and the
+/// desk's preview render it.
+pub struct Loaded {
+    pub issue: Issue,
+    pub newsletter: Newsletter,
+    pub stories: Vec<MailStory>,
+}
+
+impl Loaded {
+    pub fn context<'a>(&'a self, site: &'a Site, config: &'a Config) -> IssueContext<'a> {
+        IssueContext {
+            site,
+            config,
+            newsletter: &self.newsletter,
+            issue: &self.issue,
+            stories: &self.stories,
+        }
+    }
+}
+
+/// Loads an issue, its newsletter and its stories; `None` when either is gone.
+pub async fn load(
+    mut ex: Ex<'_>,
+    config: &Config,
+    issue_id: i64,
+    now: i64,
+) -> Result<Option<Loaded>, sqlx::Error> {
+    let Some(issue) = super::issues::find(stories::reborrow(&mut ex), issue_id).await? else {
+        return Ok(None);
+    };
+    let Some(newsletter) =
+        super::subscriptions::by_id(stories::reborrow(&mut ex), issue.newsletter_id).await?
+    else {
+        return Ok(None);
+    };
+    let stories = load_stories(ex, config, &issue.stories(), now).await?;
+    Ok(Some(Loaded {
+        issue,
+        newsletter,
+        stories,
+    }))
+}
+
 /// One story as one kind of reader gets it.
 #[derive(Serialize)]
 struct StoryView<'a> {
@@ -263,30 +306,21 @@ pub async fn preview(
     issue_id: i64,
     reader: Reader,
 ) -> anyhow::Result<Option<(Issue, Newsletter, Rendered)>> {
-    let now = state.now_micros();
-    let mut c = state.db.read().await?;
-    let Some(issue) = super::issues::find(c.ex(), issue_id).await? else {
-        return Ok(None);
+    let loaded = {
+        let mut c = state.db.read().await?;
+        load(c.ex(), &state.config, issue_id, state.now_micros()).await?
     };
-    let Some(newsletter) = super::subscriptions::by_id(c.ex(), issue.newsletter_id).await? else {
+    let Some(loaded) = loaded else {
         return Ok(None);
     };
     let site = state.current_site().await?;
-    let stories = load_stories(c.ex(), &state.config, &issue.stories(), now).await?;
-    drop(c);
-    let ctx = IssueContext {
-        site: &site,
-        config: &state.config,
-        newsletter: &newsletter,
-        issue: &issue,
-        stories: &stories,
-    };
+    let ctx = loaded.context(&site, &state.config);
     let r = render(&state.renderer, &ctx, reader)?;
     let page = state.config.absolute("/newsletters");
     let (text, html) = r.personalise(&page, &page);
     Ok(Some((
-        issue,
-        newsletter,
+        loaded.issue,
+        loaded.newsletter,
         Rendered {
             subject: r.subject,
             text,

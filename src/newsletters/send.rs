@@ -28,7 +28,7 @@ use lettre::message::dkim::{
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 
-use super::compose::{self, IssueContext, Rendered};
+use super::compose::{self, Rendered};
 use super::issues::{self, Mark, Newsletter, Recipient};
 use super::links;
 use super::tokens::{self, Purpose};
@@ -434,33 +434,21 @@ impl Sender {
         if let Some(m) = self.issues.lock().unwrap().get(&issue_id) {
             return Ok(Some(m.clone()));
         }
-        let now = self.now();
         let mut c = self.db.read().await?;
-        let Some(issue) = issues::find(c.ex(), issue_id).await? else {
-            return Ok(None);
-        };
-        let Some(newsletter) =
-            crate::newsletters::subscriptions::by_id(c.ex(), issue.newsletter_id).await?
-        else {
+        let Some(loaded) = compose::load(c.ex(), &self.config, issue_id, self.now()).await? else {
             return Ok(None);
         };
         let epoch = crate::db::settings::content_epoch(c.ex()).await?;
         let site = Site::load(c.ex(), epoch).await?;
-        let stories = compose::load_stories(c.ex(), &self.config, &issue.stories(), now).await?;
         drop(c);
-        let ctx = IssueContext {
-            site: &site,
-            config: &self.config,
-            newsletter: &newsletter,
-            issue: &issue,
-            stories: &stories,
-        };
+        let ctx = loaded.context(&site, &self.config);
         let render = |reader| compose::render(&self.renderer, &ctx, reader);
         let (reader, member, subscriber) = (
             render(Reader::Anonymous)?,
             render(Reader::Member)?,
             render(Reader::Subscriber)?,
         );
+        let newsletter = loaded.newsletter;
         let from = sender_of(&self.config, &site, &newsletter)?;
         let reply_to = Some(newsletter.reply_to.trim())
             .filter(|r| !r.is_empty())
