@@ -976,7 +976,6 @@ async fn a_sign_in_link_overtakes_a_newsletter_being_sent() {
     while sent.lock().unwrap().len() < 60 {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    let before = sent.lock().unwrap().len();
     {
         let mut tx = app.db.begin().await.unwrap();
         masthead::mail::enqueue(
@@ -994,6 +993,9 @@ async fn a_sign_in_link_overtakes_a_newsletter_being_sent() {
         .unwrap();
         tx.commit().await.unwrap();
     }
+    // Counted once the mail is queued (committed), not when the test began
+    // to queue it: the transaction may wait for a connection meanwhile.
+    let before = sent.lock().unwrap().len();
     while progress(&app, issue).await.state != "sent" {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
