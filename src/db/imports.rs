@@ -4,7 +4,7 @@
 
 use super::{Count, Ex, Id, stories::reborrow};
 use crate::import::{Author, Thread};
-use crate::{execute, fetch_all, fetch_one, fetch_optional};
+use crate::{execute, fetch_all, fetch_all_in, fetch_one, fetch_optional};
 
 // The thread counts sum over a thread's rows (`case when`), rather than
 // filter them by status in `where`: so SQLite, without statistics, looks
@@ -162,10 +162,16 @@ pub async fn add_identity(mut ex: Ex<'_>, import_id: i64, a: &Author) -> Result<
     .id)
 }
 
-/// A comment to write.
+/// A comment to write, placed in its thread before it is written: its id
+/// is given here (see [`next_ids`]), so a reply in the same batch can take
+/// its parent's id, thread and depth.
 #[derive(Clone, Debug)]
 pub struct Row {
+    pub id: i64,
     pub story_id: i64,
+    pub parent_id: Option<i64>,
+    pub root_id: i64,
+    pub depth: i64,
     pub author_name: String,
     pub body: String,
     pub status: &'static str,
@@ -176,52 +182,128 @@ pub struct Row {
     pub source_id: String,
     pub source_parent: Option<String>,
     pub identity: i64,
+    /// Visible replies below it written in the same batch.
+    pub reply_count: i64,
 }
 
-/// Writes rows in one statement; those already there (same platform and
-/// id) are left alone. Answers how many were written.
+/// Whether any comment of this platform is stored: when none is, an
+/// import's rows cannot already be there, and need not be looked up.
+pub async fn any_of_kind(ex: Ex<'_>, kind: &str) -> Result<bool, sqlx::Error> {
+    Ok(fetch_optional!(
+        ex,
+        Id,
+        "select id from comments where source_kind = $1 limit 1",
+        kind
+    )?
+    .is_some())
+}
+
+/// A stored comment of the old platform, where it sits.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Stored {
+    pub source_id: String,
+    pub id: i64,
+    pub story_id: i64,
+    pub root_id: Option<i64>,
+    pub depth: i64,
+}
+
+/// The stored comments among these ids of the old platform.
+pub async fn find_sources(
+    ex: Ex<'_>,
+    kind: &str,
+    source_ids: &[&str],
+) -> Result<Vec<Stored>, sqlx::Error> {
+    if source_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Plain `?`s on SQLite, for the reason given at [`insert_rows`].
+    let list = match ex {
+        Ex::Sqlite(_) => vec!["?"; source_ids.len()].join(","),
+        Ex::Postgres(_) => super::placeholders(1, source_ids.len()),
+    };
+    let kind_param = if matches!(ex, Ex::Sqlite(_)) {
+        "?"
+    } else {
+        "$1"
+    };
+    let sql = format!(
+        "select source_id, id, story_id, root_id, depth from comments \
+         where source_kind = {kind_param} and source_id in ({list})"
+    );
+    fetch_all_in!(ex, Stored, sql, source_ids.iter().copied(), kind)
+}
+
+/// `n` new comment ids, in increasing order. On SQLite the caller holds the
+/// write lock (a transaction begun with `BEGIN IMMEDIATE`), so the ids after
+/// the highest stored one are free until it commits; on PostgreSQL they
+/// come from the table's sequence, which other writers share.
+pub async fn next_ids(ex: Ex<'_>, n: usize) -> Result<Vec<i64>, sqlx::Error> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    Ok(match ex {
+        Ex::Sqlite(c) => {
+            let top: (i64,) = sqlx::query_as("select coalesce(max(id), 0) from comments")
+                .fetch_one(&mut *c)
+                .await?;
+            (top.0 + 1..=top.0 + n as i64).collect()
+        }
+        Ex::Postgres(c) => {
+            let ids: Vec<(i64,)> = sqlx::query_as(
+                "select nextval(pg_get_serial_sequence('comments', 'id')) \
+                 from generate_series(1, $1) order by 1",
+            )
+            .bind(n as i64)
+            .fetch_all(&mut *c)
+            .await?;
+            ids.into_iter().map(|r| r.0).collect()
+        }
+    })
+}
+
+/// Writes rows already placed (ids, parents, threads given). Answers how
+/// many were written: fewer than given when some were there already (same
+/// platform and id), which the caller treats as a reason to look them up.
 pub async fn insert_rows(
     ex: Ex<'_>,
     import_id: i64,
     kind: &str,
     rows: &[Row],
 ) -> Result<u64, sqlx::Error> {
-    // SQLite looks a numbered parameter's name up in a list as long as the
-    // statement's (a batch's 13,000 of them would make binding quadratic):
-    // there every row binds its values to plain `?`s; PostgreSQL numbers them.
-    let sqlite = matches!(ex, Ex::Sqlite(_));
-    const PER_ROW: usize = 13;
-    let mut sql = String::with_capacity(256 + rows.len() * 90);
-    sql.push_str(
-        "insert into comments (import_id, source_kind, story_id, author_name, body, status, \
-         verdict, reasons, scores, created_at, source_id, source_parent, import_identity_id) values ",
-    );
-    for i in 0..rows.len() {
-        if i > 0 {
-            sql.push(',');
-        }
-        sql.push('(');
-        for k in 0..PER_ROW {
-            if k > 0 {
-                sql.push(',');
-            }
-            if sqlite {
-                sql.push('?');
-            } else {
-                sql.push_str(&format!("${}", i * PER_ROW + k + 1));
-            }
-        }
-        sql.push(')');
+    if rows.is_empty() {
+        return Ok(0);
     }
-    sql.push_str(" on conflict (source_kind, source_id) do nothing");
-    macro_rules! bind_all {
-        ($q:expr) => {{
-            let mut q = $q;
+    const COLUMNS: &str = "id, import_id, source_kind, story_id, parent_id, root_id, depth, \
+         author_name, body, status, verdict, reasons, scores, created_at, source_id, \
+         source_parent, import_identity_id, reply_count";
+    Ok(match ex {
+        Ex::Sqlite(c) => {
+            // SQLite looks a numbered parameter's name up in a list as long
+            // as the statement's (a batch's 18,000 of them would make binding
+            // quadratic): every row binds its values to plain `?`s.
+            const ROW: &str = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+            let mut sql = String::with_capacity(128 + rows.len() * (ROW.len() + 1));
+            sql.push_str("insert into comments (");
+            sql.push_str(COLUMNS);
+            sql.push_str(") values ");
+            for i in 0..rows.len() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(ROW);
+            }
+            sql.push_str(" on conflict (source_kind, source_id) do nothing");
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for r in rows {
                 q = q
+                    .bind(r.id)
                     .bind(import_id)
                     .bind(kind)
                     .bind(r.story_id)
+                    .bind(r.parent_id)
+                    .bind(r.root_id)
+                    .bind(r.depth)
                     .bind(&r.author_name)
                     .bind(&r.body)
                     .bind(r.status)
@@ -231,48 +313,97 @@ pub async fn insert_rows(
                     .bind(r.created_at)
                     .bind(&r.source_id)
                     .bind(r.source_parent.as_deref())
-                    .bind(r.identity);
-            }
-            q
-        }};
-    }
-    let sql = sqlx::AssertSqlSafe(sql);
-    Ok(match ex {
-        Ex::Sqlite(c) => bind_all!(sqlx::query(sql))
-            .execute(&mut *c)
-            .await?
-            .rows_affected(),
-        Ex::Postgres(c) => bind_all!(sqlx::query(sql))
-            .execute(&mut *c)
-            .await?
-            .rows_affected(),
-    })
-}
-
-/// A statement with a list of ids bound where it says `{ids}` (plain `?`s
-/// on SQLite, for the reason given at [`insert_rows`]).
-async fn execute_in(ex: Ex<'_>, sql: &str, ids: &[i64]) -> Result<u64, sqlx::Error> {
-    let list = match ex {
-        Ex::Sqlite(_) => vec!["?"; ids.len()].join(","),
-        Ex::Postgres(_) => super::placeholders(0, ids.len()),
-    };
-    let sql = sqlx::AssertSqlSafe(sql.replace("{ids}", &list));
-    Ok(match ex {
-        Ex::Sqlite(c) => {
-            let mut q = sqlx::query(sql);
-            for id in ids {
-                q = q.bind(*id);
+                    .bind(r.identity)
+                    .bind(r.reply_count);
             }
             q.execute(&mut *c).await?.rows_affected()
         }
         Ex::Postgres(c) => {
-            let mut q = sqlx::query(sql);
-            for id in ids {
-                q = q.bind(*id);
-            }
-            q.execute(&mut *c).await?.rows_affected()
+            // One array a column: sixteen parameters whatever the batch.
+            let col = |f: &dyn Fn(&Row) -> i64| rows.iter().map(f).collect::<Vec<i64>>();
+            let text = |f: &dyn Fn(&Row) -> &str| {
+                rows.iter()
+                    .map(|r| f(r).to_string())
+                    .collect::<Vec<String>>()
+            };
+            let sql = format!(
+                "insert into comments ({COLUMNS}) \
+                 select id, $1, $2, story_id, parent_id, root_id, depth, author_name, body, status, \
+                   verdict, reasons, scores, created_at, source_id, source_parent, identity, \
+                   reply_count \
+                 from unnest($3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], \
+                   $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], \
+                   $13::text[], $14::bigint[], $15::text[], $16::text[], $17::bigint[], \
+                   $18::bigint[]) \
+                 as r (id, story_id, parent_id, root_id, depth, author_name, body, status, \
+                   verdict, reasons, scores, created_at, source_id, source_parent, identity, \
+                   reply_count) \
+                 on conflict (source_kind, source_id) do nothing"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(import_id)
+                .bind(kind)
+                .bind(col(&|r| r.id))
+                .bind(col(&|r| r.story_id))
+                .bind(
+                    rows.iter()
+                        .map(|r| r.parent_id)
+                        .collect::<Vec<Option<i64>>>(),
+                )
+                .bind(col(&|r| r.root_id))
+                .bind(col(&|r| r.depth))
+                .bind(text(&|r| &r.author_name))
+                .bind(text(&|r| &r.body))
+                .bind(text(&|r| r.status))
+                .bind(text(&|r| r.verdict))
+                .bind(text(&|r| &r.reasons))
+                .bind(text(&|r| &r.scores))
+                .bind(col(&|r| r.created_at))
+                .bind(text(&|r| &r.source_id))
+                .bind(
+                    rows.iter()
+                        .map(|r| r.source_parent.clone())
+                        .collect::<Vec<Option<String>>>(),
+                )
+                .bind(col(&|r| r.identity))
+                .bind(col(&|r| r.reply_count))
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
         }
     })
+}
+
+/// Adds visible replies to threads stored before this batch: (root, how many).
+pub async fn add_replies(ex: Ex<'_>, counts: &[(i64, i64)]) -> Result<(), sqlx::Error> {
+    if counts.is_empty() {
+        return Ok(());
+    }
+    match ex {
+        Ex::Sqlite(c) => {
+            let rows = vec!["(?,?)"; counts.len()].join(",");
+            let sql = format!(
+                "with d (id, n) as (values {rows}) \
+                 update comments set reply_count = reply_count + d.n from d where comments.id = d.id"
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (id, n) in counts {
+                q = q.bind(*id).bind(*n);
+            }
+            q.execute(&mut *c).await?;
+        }
+        Ex::Postgres(c) => {
+            sqlx::query(
+                "update comments set reply_count = reply_count + d.n \
+                 from unnest($1::bigint[], $2::bigint[]) as d (id, n) where comments.id = d.id",
+            )
+            .bind(counts.iter().map(|c| c.0).collect::<Vec<i64>>())
+            .bind(counts.iter().map(|c| c.1).collect::<Vec<i64>>())
+            .execute(&mut *c)
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 #[derive(sqlx::FromRow)]
@@ -291,109 +422,97 @@ async fn span(ex: Ex<'_>, import_id: i64) -> Result<(i64, i64), sqlx::Error> {
     Ok((s.lo.unwrap_or(0), s.hi.unwrap_or(-1)))
 }
 
-/// Links an import's replies to their parents (found by the old
-/// platform's ids among the stored rows, on the same story), then gives
-/// every comment without a thread its root and depth, and counts replies.
-/// Runs in short transactions of [`CHUNK`] rows.
-pub async fn resolve(db: &super::Db, import_id: i64) -> Result<(), sqlx::Error> {
-    let (lo, hi) = {
-        let mut c = db.read().await?;
-        span(c.ex(), import_id).await?
-    };
-    // Replies without their parent whose parent is now stored: this
-    // import's, and those an earlier import of the same platform (a run
-    // cut short, say) had to make top-level.
-    // Read a chunk at a time (by id), not all at once: a million-post
-    // import has a third of a million of them.
-    let mut linked = 0usize;
+/// A reply written at the top level because its parent was not stored
+/// when it was, and the parent since found.
+#[derive(sqlx::FromRow)]
+struct Unplaced {
+    id: i64,
+    parent: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct Place {
+    root_id: Option<i64>,
+    depth: i64,
+}
+
+/// Puts under their parents the replies of this platform that were written
+/// at the top level because their parent was not stored yet (it came much
+/// later in the file, or in another file), with their threads: the reply and
+/// everything below it take the parent's thread, a level deeper, and the
+/// thread's count of visible replies grows by theirs. A cycle of parents in
+/// the old data leaves its first member at the top level. Short transactions
+/// of up to [`CHUNK`] replies; answers how many were placed.
+pub async fn resolve(db: &super::Db, kind: &str) -> Result<u64, sqlx::Error> {
+    let mut placed = 0u64;
     let mut after = 0i64;
     loop {
-        let chunk: Vec<i64> = {
+        let chunk = {
             let mut c = db.read().await?;
             fetch_all!(
                 c.ex(),
-                Id,
-                "select c.id from comments c where c.source_kind = (select i.kind from imports i \
-                   where i.id = $1) and c.id > $2 and c.parent_id is null \
-                 and c.source_parent is not null \
-                 and exists (select 1 from comments p where p.source_kind = c.source_kind \
-                   and p.source_id = c.source_parent and p.story_id = c.story_id \
-                   and p.id <> c.id) order by c.id limit $3",
-                import_id,
+                Unplaced,
+                "select c.id, p.id as parent from comments c join comments p \
+                   on p.source_kind = c.source_kind and p.source_id = c.source_parent \
+                   and p.story_id = c.story_id and p.id <> c.id \
+                 where c.source_kind = $1 and c.parent_id is null and c.source_parent is not null \
+                   and c.id > $2 order by c.id limit $3",
+                kind,
                 after,
                 CHUNK
             )?
-            .into_iter()
-            .map(|r| r.id)
-            .collect()
         };
         let Some(last) = chunk.last() else {
             break;
         };
-        after = *last;
-        linked += chunk.len();
+        after = last.id;
         let mut tx = db.begin().await?;
-        execute_in(
-            tx.ex(),
-            "update comments set root_id = null, parent_id = (select p.id from comments p \
-               where p.source_kind = comments.source_kind \
-               and p.source_id = comments.source_parent and p.story_id = comments.story_id \
-               and p.id <> comments.id) where id in ({ids})",
-            &chunk,
-        )
-        .await?;
-        // Their replies find their thread again too.
-        execute_in(
-            tx.ex(),
-            "update comments set root_id = null where root_id in ({ids})",
-            &chunk,
-        )
-        .await?;
+        for u in &chunk {
+            let Some(p) = fetch_optional!(
+                tx.ex(),
+                Place,
+                "select root_id, depth from comments where id = $1",
+                u.parent
+            )?
+            else {
+                continue;
+            };
+            let Some(root) = p.root_id.filter(|r| *r != u.id) else {
+                // The parent is below this reply: a cycle.
+                continue;
+            };
+            let moved = fetch_one!(
+                tx.ex(),
+                Count,
+                "select reply_count + case when status = 'visible' then 1 else 0 end as n \
+                 from comments where id = $1",
+                u.id
+            )?
+            .n;
+            execute!(
+                tx.ex(),
+                "update comments set parent_id = $2, reply_count = 0 where id = $1",
+                u.id,
+                u.parent
+            )?;
+            execute!(
+                tx.ex(),
+                "update comments set root_id = $2, depth = depth + $3 where root_id = $1",
+                u.id,
+                root,
+                p.depth + 1
+            )?;
+            execute!(
+                tx.ex(),
+                "update comments set reply_count = reply_count + $2 where id = $1",
+                root,
+                moved
+            )?;
+            placed += 1;
+        }
         tx.commit().await?;
     }
-    tracing::debug!(replies = linked, "import: replies linked to parents");
-    // Each top-level comment of the import gives its thread (found down
-    // the parent links) its root and depths, a few thousand threads a
-    // transaction; what is left (replies to earlier imports) is placed after.
-    let mut from = lo;
-    while from <= hi {
-        let mut tx = db.begin().await?;
-        execute!(
-            tx.ex(),
-            "with recursive t (id, root, depth) as ( \
-               select id, id, 0 from comments where import_id = $1 and id >= $2 and id < $3 \
-                 and parent_id is null \
-               union all \
-               select c.id, t.root, t.depth + 1 from comments c join t on c.parent_id = t.id) \
-             update comments set root_id = t.root, depth = t.depth from t \
-             where comments.id = t.id",
-            import_id,
-            from,
-            from + CHUNK
-        )?;
-        tx.commit().await?;
-        from += CHUNK;
-    }
-    tracing::debug!("import: threads of the import placed");
-    place_in_threads(db).await?;
-    tracing::debug!("import: threads placed");
-    let mut from = lo;
-    while from <= hi {
-        let mut tx = db.begin().await?;
-        execute!(
-            tx.ex(),
-            "update comments set reply_count = (select coalesce(sum(case when r.status = 'visible' \
-               then 1 else 0 end), 0) from comments r \
-               where r.root_id = comments.id and r.id <> comments.id) \
-             where import_id = $1 and id >= $2 and id < $3 and parent_id is null",
-            import_id,
-            from,
-            from + CHUNK
-        )?;
-        tx.commit().await?;
-        from += CHUNK;
-    }
-    Ok(())
+    Ok(placed)
 }
 
 /// Gives comments without a root (imported ones, and those whose thread

@@ -167,6 +167,7 @@ async fn import_file(
         host_aliases: args.host_alias.clone(),
         map: args.map.clone(),
         progress,
+        limits: Default::default(),
     };
     let checker = if args.moderate {
         let g = crate::app::publication_guidelines(config, db).await?;

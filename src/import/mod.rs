@@ -10,6 +10,7 @@ pub mod disqus;
 pub mod html;
 pub mod json;
 pub mod matching;
+pub mod writer;
 pub mod wxr;
 
 use std::collections::{BTreeMap, HashMap};
@@ -178,6 +179,8 @@ pub struct Options {
     pub map: Option<PathBuf>,
     /// Show a progress bar (a terminal).
     pub progress: bool,
+    /// What the writer holds in memory (not a flag: tests make it small).
+    pub limits: writer::Limits,
 }
 
 /// A reason's count and the first positions (byte offsets; lines are
@@ -481,8 +484,7 @@ pub async fn run(
     }
     // WordPress posts made stories (or, dry, that would be): post id → story.
     let mut made: HashMap<String, i64> = HashMap::new();
-    let mut rows: Vec<imports::Row> = Vec::with_capacity(BATCH);
-    let mut new_authors: Vec<(i64, Author)> = Vec::new();
+    let mut writer = writer::Writer::new(db, import_id, kind, opts.limits).await?;
 
     while let Some(batch) = rx.recv().await {
         for item in batch {
@@ -585,37 +587,17 @@ pub async fn run(
                             // A placeholder until the batch writes it.
                             fresh_id -= 1;
                             authors.insert(p.author.key.clone(), (fresh_id, true));
-                            new_authors.push((fresh_id, p.author.clone()));
+                            writer.new_author(fresh_id, p.author.clone());
                             fresh_id
                         }
                     };
-                    rows.push(row_of(p, story_id, identity, checker));
-                    if rows.len() >= BATCH {
-                        write_batch(
-                            db,
-                            import_id,
-                            kind,
-                            &mut rows,
-                            &mut new_authors,
-                            &mut authors,
-                            &mut report,
-                        )
-                        .await?;
-                    }
+                    let row = row_of(p, story_id, identity, checker);
+                    writer.push(row, &mut authors, &mut report).await?;
                 }
             }
         }
     }
-    write_batch(
-        db,
-        import_id,
-        kind,
-        &mut rows,
-        &mut new_authors,
-        &mut authors,
-        &mut report,
-    )
-    .await?;
+    writer.finish(&mut authors, &mut report).await?;
     let parsed = parser
         .await
         .map_err(|e| ImportError::Usage(format!("the reader stopped: {e}")))?;
@@ -644,7 +626,8 @@ pub async fn run(
     }
     tracing::debug!(elapsed = ?started.elapsed(), "import: file read and rows written");
     if let Some(id) = import_id {
-        imports::resolve(db, id).await?;
+        let placed = imports::resolve(db, kind.name()).await?;
+        tracing::debug!(placed, "import: replies put under parents that came late");
         tracing::debug!(elapsed = ?started.elapsed(), "import: replies linked, threads counted");
         let mut tx = db.begin().await?;
         for (source_id, t) in &orphans {
@@ -700,7 +683,12 @@ fn row_of(p: Post, story_id: i64, identity: i64, checker: Option<&Checker>) -> i
         p.text
     };
     imports::Row {
+        id: 0,
         story_id,
+        parent_id: None,
+        root_id: 0,
+        depth: 0,
+        reply_count: 0,
         author_name: p.author.name,
         body,
         status,
@@ -712,55 +700,6 @@ fn row_of(p: Post, story_id: i64, identity: i64, checker: Option<&Checker>) -> i
         source_parent: p.parent,
         identity,
     }
-}
-
-/// Writes the rows (and their new authors) in one transaction; a dry run
-/// only counts them.
-async fn write_batch(
-    db: &Db,
-    import_id: Option<i64>,
-    kind: Kind,
-    rows: &mut Vec<imports::Row>,
-    new_authors: &mut Vec<(i64, Author)>,
-    authors: &mut HashMap<String, (i64, bool)>,
-    report: &mut Report,
-) -> Result<(), ImportError> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let Some(import_id) = import_id else {
-        report.imported += rows.len() as u64;
-        report.hidden += rows.iter().filter(|r| r.status != "visible").count() as u64;
-        rows.clear();
-        new_authors.clear();
-        return Ok(());
-    };
-    let mut tx = db.begin().await?;
-    let mut real: HashMap<i64, i64> = HashMap::with_capacity(new_authors.len());
-    for (placeholder, a) in new_authors.drain(..) {
-        let id = imports::add_identity(tx.ex(), import_id, &a).await?;
-        real.insert(placeholder, id);
-        authors.insert(a.key, (id, true));
-    }
-    for r in rows.iter_mut() {
-        if let Some(id) = real.get(&r.identity) {
-            r.identity = *id;
-        }
-    }
-    let written = imports::insert_rows(tx.ex(), import_id, kind.name(), rows).await?;
-    tx.commit().await?;
-    let hidden = rows.iter().filter(|r| r.status != "visible").count() as u64;
-    report.imported += written;
-    report.already += rows.len() as u64 - written;
-    if written == rows.len() as u64 {
-        report.hidden += hidden;
-    } else if written > 0 {
-        // Some were there already: which of the hidden ones is not known
-        // row by row; count the hidden share of what was written.
-        report.hidden += hidden.min(written);
-    }
-    rows.clear();
-    Ok(())
 }
 
 fn progress_bar(wanted: bool, size: u64) -> Option<indicatif::ProgressBar> {
