@@ -13,6 +13,7 @@ pub mod files;
 pub mod limits;
 pub mod mail_events;
 pub mod moderation;
+pub mod moderation_settings;
 pub mod newsletter_admin;
 pub mod newsletter_desk;
 pub mod newsletters;
@@ -180,6 +181,14 @@ pub fn router(state: AppState) -> Router {
         .route("/comments", axum::routing::post(comments::post))
         .route("/moderation", get(moderation::queue).post(moderation::act))
         .route("/moderation/log", get(moderation::log))
+        .route(
+            "/moderation/settings",
+            get(moderation_settings::page).post(moderation_settings::save),
+        )
+        .route(
+            "/moderation/settings/try",
+            axum::routing::post(moderation_settings::try_it),
+        )
         .route("/desk/newsletters", get(newsletter_desk::index))
         // Static segments: matched before `/desk/newsletters/{id}/...`.
         .route(

@@ -17,6 +17,7 @@
 
 mod abuse;
 pub mod cli;
+pub mod entries;
 pub mod eval;
 mod form;
 mod language;

@@ -275,3 +275,32 @@ async fn a_reader_claims_their_imported_comments_in_chromium() {
     };
     assert_eq!(claimed.comments, 0, "the comments were claimed");
 }
+
+#[tokio::test]
+async fn an_admin_tries_and_saves_the_comment_settings_in_chromium() {
+    let app = spawn_app().await;
+    let password = "monsoon-2026-rains";
+    member_with_password(&app, "admin@example.org", "Asha Admin", "admin", password).await;
+    let out = run_browser_script(
+        &app,
+        "moderation_settings.mjs",
+        &["admin@example.org", password],
+    )
+    .await;
+    assert!(out.contains("ok: settings saved"), "{out}");
+    let mut c = app.db.read().await.unwrap();
+    let g: serde_json::Value = masthead::db::settings::get(c.ex(), "guidelines")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        g["banned"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w == "flibbertigibbet")
+    );
+    assert!(
+        std::path::Path::new(&format!("{}/moderation-settings-try.png", screenshot_dir())).exists()
+    );
+}

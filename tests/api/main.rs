@@ -16,6 +16,7 @@ mod instances;
 mod limits;
 mod mail;
 mod meter;
+mod moderation_settings;
 mod newsletter_admin;
 mod newsletter_send;
 mod newsletters;
