@@ -11,6 +11,7 @@ mod export;
 mod feeds;
 mod helpers;
 mod import;
+mod import_uploads;
 mod instances;
 mod limits;
 mod mail;
