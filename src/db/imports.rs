@@ -637,12 +637,23 @@ pub struct Undone {
     pub comments: u64,
     pub identities: u64,
     pub threads: u64,
+    /// WordPress: the stories it made, and the photos it stored that no
+    /// other story uses.
+    pub stories: u64,
+    pub photos: u64,
 }
 
 /// Takes an import away as a whole: its comments (replies members wrote to
 /// them here stay, moved up to the top level of their story), its
-/// identities and orphan threads. The import stays in the history, undone.
-pub async fn undo(db: &super::Db, import_id: i64) -> Result<Undone, sqlx::Error> {
+/// identities and orphan threads; a WordPress import's stories (with every
+/// comment on them), old addresses, and the photos it brought that no
+/// other story uses, rows and files in `media_dir`. The import stays in
+/// the history, undone.
+pub async fn undo(
+    db: &super::Db,
+    import_id: i64,
+    media_dir: &std::path::Path,
+) -> Result<Undone, sqlx::Error> {
     let mut done = Undone::default();
     let (lo, hi) = {
         let mut c = db.read().await?;
@@ -671,6 +682,25 @@ pub async fn undo(db: &super::Db, import_id: i64) -> Result<Undone, sqlx::Error>
         tx.commit().await?;
         from += CHUNK;
     }
+    // The stories it made go with their old addresses (and what refers
+    // to them: every comment on them, saved copies), a chunk at a time.
+    loop {
+        let mut tx = db.begin().await?;
+        let n = execute!(
+            tx.ex(),
+            "delete from stories where id in (select story_id from redirects \
+             where import_id = $1 limit $2)",
+            import_id,
+            CHUNK
+        )?;
+        tx.commit().await?;
+        if n == 0 {
+            break;
+        }
+        done.stories += n;
+    }
+    let gone = remove_unused_photos(db, import_id).await?;
+    done.photos = gone.len() as u64;
     let mut tx = db.begin().await?;
     // Members' comments whose thread was imported find a new one.
     execute!(
@@ -700,6 +730,11 @@ pub async fn undo(db: &super::Db, import_id: i64) -> Result<Undone, sqlx::Error>
     )?;
     super::settings::bump_content_epoch(tx.ex()).await?;
     tx.commit().await?;
+    // Files go after their rows: a crash leaves files without rows
+    // (harmless), never rows without files.
+    for sha in &gone {
+        crate::import::uploads::remove_files(media_dir, sha);
+    }
     place_in_threads(db).await?;
     // Members' replies that became top-level count their own replies.
     let mut w = db.write().await?;
@@ -713,6 +748,77 @@ pub async fn undo(db: &super::Db, import_id: i64) -> Result<Undone, sqlx::Error>
          and r.status = 'visible')"
     )?;
     Ok(done)
+}
+
+/// Deletes the photos an import added to the library that no story uses
+/// any more (as its lead or in its body); answers their hashes, for their
+/// files. One transaction, so an editor cannot place one meanwhile.
+async fn remove_unused_photos(db: &super::Db, import_id: i64) -> Result<Vec<String>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Photo {
+        id: i64,
+        sha256: String,
+    }
+    #[derive(sqlx::FromRow)]
+    struct Uses {
+        id: i64,
+        lead_media_id: Option<i64>,
+        body: String,
+    }
+    let mut tx = db.begin().await?;
+    let mut candidates: std::collections::HashMap<i64, String> = fetch_all!(
+        tx.ex(),
+        Photo,
+        "select m.id, m.sha256 from media m join import_media i on i.media_id = m.id \
+         where i.import_id = $1",
+        import_id
+    )?
+    .into_iter()
+    .map(|p| (p.id, p.sha256))
+    .collect();
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Bodies are JSON: read through, a page at a time, for the photos
+    // they show.
+    let mut after = 0i64;
+    loop {
+        let page = fetch_all!(
+            tx.ex(),
+            Uses,
+            "select id, lead_media_id, body from stories where id > $1 order by id limit $2",
+            after,
+            CHUNK / 10
+        )?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = last.id;
+        for story in &page {
+            if let Some(id) = story.lead_media_id {
+                candidates.remove(&id);
+            }
+            match crate::domain::body::from_json(&story.body) {
+                Ok(blocks) => {
+                    for id in crate::domain::body::media_ids(&blocks) {
+                        candidates.remove(&id);
+                    }
+                }
+                // A body that does not read: any photo it may name stays.
+                Err(_) => {
+                    candidates.retain(|id, _| !story.body.contains(&format!("\"media_id\":{id}")))
+                }
+            }
+        }
+        if candidates.is_empty() {
+            break;
+        }
+    }
+    for id in candidates.keys() {
+        execute!(tx.ex(), "delete from media where id = $1", *id)?;
+    }
+    tx.commit().await?;
+    Ok(candidates.into_values().collect())
 }
 
 /// Comments waiting for a member: those of identities with this address
@@ -864,21 +970,66 @@ pub fn old_path(link: &str) -> Option<String> {
     })
 }
 
+/// What [`add_story`] did.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Added {
+    pub story_id: i64,
+    /// Whether the story is new (else a second run found it).
+    pub new: bool,
+    /// Pictures stored in the library now, and pictures it had already.
+    pub photos_new: u64,
+    pub photos_reused: u64,
+}
+
+/// The photo with this content hash, if the library has it.
+pub async fn media_by_sha(ex: Ex<'_>, sha256: &str) -> Result<Option<i64>, sqlx::Error> {
+    Ok(fetch_optional!(ex, Id, "select id from media where sha256 = $1", sha256)?.map(|r| r.id))
+}
+
+/// The library's row of a picture the import read: the existing one, or a
+/// new one, listed as the import's so its undo can take it away.
+async fn photo_id(
+    mut ex: Ex<'_>,
+    import_id: i64,
+    p: &crate::import::uploads::Picture,
+    now: i64,
+    added: &mut Added,
+) -> Result<i64, sqlx::Error> {
+    if let Some(id) = media_by_sha(reborrow(&mut ex), &p.sha256).await? {
+        added.photos_reused += 1;
+        return Ok(id);
+    }
+    let id = super::media::insert_or_get(reborrow(&mut ex), &p.as_new(now)).await?;
+    execute!(
+        ex,
+        "insert into import_media (import_id, media_id) values ($1, $2) \
+         on conflict (import_id, media_id) do nothing",
+        import_id,
+        id
+    )?;
+    added.photos_new += 1;
+    Ok(id)
+}
+
 /// Makes a story of a WordPress post (its section, author and topics
-/// found or made by slug), and keeps its old address as a redirect. A post
-/// whose old address is already a redirect is that story (a second run).
-/// Answers the story and whether it is new.
+/// found or made by slug; its pictures, already stored in the media
+/// folder, found or added in the library), and keeps its old address as a
+/// redirect. A post whose old address is already a redirect is that story
+/// (a second run), and nothing is added.
 pub async fn add_story(
     mut ex: Ex<'_>,
     import_id: i64,
     s: &crate::import::wxr::Story,
     now: i64,
-) -> Result<(i64, bool), sqlx::Error> {
+) -> Result<Added, sqlx::Error> {
     use super::{authors, sections, stories, topics};
     use crate::domain::{body, slug::slugify};
+    use crate::import::wxr::Piece;
+    let mut added = Added::default();
     let old = old_path(&s.link).unwrap_or_else(|| format!("/?p={}", s.post_id));
     if let Some(id) = redirect_of(reborrow(&mut ex), &old).await? {
-        return Ok((id, false));
+        added.story_id = id;
+        return Ok(added);
     }
     let (section_slug, section_name) = match &s.section {
         Some((slug, name)) if !slugify(slug).is_empty() => (slugify(slug), name.clone()),
@@ -904,19 +1055,40 @@ pub async fn add_story(
             .await?
         }
     };
-    let text = crate::import::html::to_text(&s.content);
-    let mut blocks: Vec<body::Block> = text
-        .split("\n\n")
-        .filter(|p| !p.trim().is_empty())
-        .map(|p| body::Block::Paragraph {
-            text: p.to_string(),
-        })
-        .collect();
+    let mut blocks: Vec<body::Block> = Vec::new();
+    for piece in &s.body {
+        match piece {
+            Piece::Text(text) => blocks.extend(
+                text.split("\n\n")
+                    .filter(|p| !p.trim().is_empty())
+                    .map(|p| body::Block::Paragraph {
+                        text: p.to_string(),
+                    }),
+            ),
+            Piece::Photo(p) => {
+                let media_id =
+                    photo_id(reborrow(&mut ex), import_id, &p.picture, now, &mut added).await?;
+                blocks.push(body::Block::Photo(body::Figure {
+                    media_id,
+                    alt: p.alt.clone(),
+                    caption: p.caption.clone(),
+                    credit: p.credit.clone(),
+                }));
+            }
+        }
+    }
     if blocks.is_empty() {
         blocks.push(body::Block::Paragraph {
             text: s.title.clone(),
         });
     }
+    let lead = match &s.lead {
+        Some(p) => Some((
+            photo_id(reborrow(&mut ex), import_id, &p.picture, now, &mut added).await?,
+            p,
+        )),
+        None => None,
+    };
     let title = if s.title.trim().is_empty() {
         format!("Post {}", s.post_id)
     } else {
@@ -939,10 +1111,10 @@ pub async fn add_story(
             standfirst: "",
             dateline: "",
             body: &body::to_json(&blocks),
-            lead_media_id: None,
-            lead_alt: "",
-            lead_caption: "",
-            lead_credit: "",
+            lead_media_id: lead.map(|(id, _)| id),
+            lead_alt: lead.map_or("", |(_, p)| &p.alt),
+            lead_caption: lead.map_or("", |(_, p)| &p.caption),
+            lead_credit: lead.map_or("", |(_, p)| &p.credit),
             access_level: "metered",
             status: if s.published { "published" } else { "draft" },
             published_at: s.published.then_some(at),
@@ -994,5 +1166,7 @@ pub async fn add_story(
         import_id
     )?;
     super::settings::bump_content_epoch(ex).await?;
-    Ok((story_id, true))
+    added.story_id = story_id;
+    added.new = true;
+    Ok(added)
 }

@@ -4,8 +4,8 @@
 //!
 //! Both directions stream: the export pages through each table by its key
 //! inside one read-only snapshot, writing a line per row; the import reads
-//! the file once to check it, then again to write it in batches, one
-//! transaction per batch, so memory stays flat whatever the size.
+//! the file once to check it, then again to write it in batches inside one
+//! transaction (all or nothing), so memory stays flat whatever the size.
 
 pub mod tables;
 
@@ -28,8 +28,8 @@ pub const FORMAT: &str = "masthead-export";
 pub const VERSION: i64 = 1;
 /// Rows read per query when exporting.
 pub const PAGE_ROWS: i64 = 1000;
-/// Most rows per insert (and per transaction) when importing; fewer for
-/// wide tables, to stay under the databases' limits on bound values.
+/// Most rows per insert when importing; fewer for wide tables, to stay
+/// under the databases' limits on bound values.
 const BATCH: usize = 500;
 
 /// One column's value, as both databases store it.
@@ -476,8 +476,8 @@ pub async fn non_empty_tables(db: &Db) -> Result<Vec<(&'static str, i64)>, sqlx:
     Ok(out)
 }
 
-/// Inserts one batch of rows of `t` in a transaction of its own.
-async fn insert_batch(db: &Db, t: &Table, rows: &[Vec<Val>]) -> Result<(), sqlx::Error> {
+/// Inserts rows of `t` in one statement.
+async fn insert_rows(ex: Ex<'_>, t: &Table, rows: &[Vec<Val>]) -> Result<(), sqlx::Error> {
     let cols: Vec<&str> = t.columns.iter().map(|(c, _)| *c).collect();
     let width = cols.len();
     let values: Vec<String> = (0..rows.len())
@@ -489,8 +489,7 @@ async fn insert_batch(db: &Db, t: &Table, rows: &[Vec<Val>]) -> Result<(), sqlx:
         cols.join(", "),
         values.join(", ")
     );
-    let mut tx = db.begin().await?;
-    match tx.ex() {
+    match ex {
         Ex::Sqlite(c) => {
             bind_all!(sqlx::query(AssertSqlSafe(sql)), rows.iter().flatten())
                 .execute(&mut *c)
@@ -502,17 +501,79 @@ async fn insert_batch(db: &Db, t: &Table, rows: &[Vec<Val>]) -> Result<(), sqlx:
                 .await?;
         }
     }
-    tx.commit().await
+    Ok(())
+}
+
+/// Why a record could not be written, in the words of what to fix.
+fn write_error(e: &sqlx::Error) -> String {
+    use sqlx::error::ErrorKind;
+    match e {
+        sqlx::Error::Database(d) => match d.kind() {
+            ErrorKind::ForeignKeyViolation => format!(
+                "it refers to a record that is not in the file before it (a missing reference: {})",
+                d.message()
+            ),
+            ErrorKind::UniqueViolation => format!(
+                "its key or a value that must be unique is already used by an earlier record ({})",
+                d.message()
+            ),
+            ErrorKind::NotNullViolation => {
+                format!("a value it must have is null ({})", d.message())
+            }
+            ErrorKind::CheckViolation => {
+                format!("a value is not one the store allows ({})", d.message())
+            }
+            _ => d.message().to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
+/// Writes one batch of rows of `t` (read from lines `first_line`…) inside
+/// the import's transaction, behind a savepoint: when the batch fails, its
+/// rows are tried one by one to name the line at fault.
+async fn insert_batch(
+    tx: &mut crate::db::Tx,
+    t: &Table,
+    rows: &[Vec<Val>],
+    first_line: usize,
+) -> anyhow::Result<()> {
+    crate::execute!(tx.ex(), "savepoint batch")?;
+    let Err(e) = insert_rows(tx.ex(), t, rows).await else {
+        crate::execute!(tx.ex(), "release savepoint batch")?;
+        return Ok(());
+    };
+    crate::execute!(tx.ex(), "rollback to savepoint batch")?;
+    for (i, row) in rows.iter().enumerate() {
+        crate::execute!(tx.ex(), "savepoint one")?;
+        if let Err(e) = insert_rows(tx.ex(), t, std::slice::from_ref(row)).await {
+            bail!(
+                "line {}: the {} record cannot be written: {}",
+                first_line + i,
+                t.record,
+                write_error(&e)
+            );
+        }
+        crate::execute!(tx.ex(), "release savepoint one")?;
+    }
+    bail!(
+        "lines {first_line} to {}: the {} records cannot be written together: {}",
+        first_line + rows.len() - 1,
+        t.record,
+        write_error(&e)
+    )
 }
 
 /// Restores an export into an empty store: the same rows with the same ids,
-/// in the file's (dependency) order, a batch per transaction. `progress` is
-/// told the records written so far.
+/// in the file's (dependency) order, all in one transaction: an import
+/// that fails (a record the store refuses, a file changed meanwhile, the
+/// database gone, the process killed) leaves the store as empty as it
+/// was. `progress` is told the records written so far.
 pub async fn import(
     db: &Db,
     path: &Path,
     media_dir: &Path,
-    mut progress: impl FnMut(u64),
+    progress: impl FnMut(u64),
 ) -> anyhow::Result<ImportReport> {
     let expected = check_file(path)?;
     let full = non_empty_tables(db).await?;
@@ -523,6 +584,39 @@ pub async fn import(
             list.join(", ")
         );
     }
+    let mut tx = db.begin().await?;
+    match write_all(&mut tx, path, media_dir, &expected, progress).await {
+        Ok(report) => {
+            tx.commit().await?;
+            Ok(report)
+        }
+        Err(e) => {
+            // Dropping the transaction would roll it back too; said out
+            // loud, so the error is reported only once the store is empty.
+            rollback(tx).await;
+            Err(anyhow!(
+                "{e:#}. Nothing was imported: the store is empty again; fix that line of the \
+                 file (or export the publication again) and run the import again"
+            ))
+        }
+    }
+}
+
+async fn rollback(tx: crate::db::Tx) {
+    let _ = match tx {
+        crate::db::Tx::Sqlite(t) => t.rollback().await,
+        crate::db::Tx::Postgres(t) => t.rollback().await,
+    };
+}
+
+/// The import's writing, inside its transaction.
+async fn write_all(
+    tx: &mut crate::db::Tx,
+    path: &Path,
+    media_dir: &Path,
+    expected: &Counts,
+    mut progress: impl FnMut(u64),
+) -> anyhow::Result<ImportReport> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut report = ImportReport::default();
     let mut batch: Vec<Vec<Val>> = Vec::new();
@@ -531,8 +625,9 @@ pub async fn import(
     let mut done = 0u64;
     for (i, line) in BufReader::new(file).lines().enumerate().skip(1) {
         let n = i + 1;
-        let line = line?;
-        let fields: Fields<'_> = serde_json::from_str(&line)?;
+        let line = line.with_context(|| format!("line {n} cannot be read"))?;
+        let fields: Fields<'_> = serde_json::from_str(&line)
+            .map_err(|e| anyhow!("line {n} is not a JSON object (the file changed?): {e}"))?;
         let kind = record_type(&fields).map_err(|e| anyhow!("line {n}: {e}"))?;
         if kind == "end" {
             break;
@@ -542,7 +637,8 @@ pub async fn import(
         if t.table == "media"
             && let Some(file) = fields.get("file")
         {
-            let file: String = serde_json::from_str(file.get())?;
+            let file: String = serde_json::from_str(file.get())
+                .map_err(|e| anyhow!("line {n}: media.file: {e}"))?;
             if file.contains(['/', '\\']) || !media_dir.join(&file).is_file() {
                 report.missing_files.push(file);
             }
@@ -550,13 +646,7 @@ pub async fn import(
         let full_batch = batch.len() >= (BATCH.min(20_000 / t.columns.len()));
         if batch_table.is_some_and(|b| !std::ptr::eq(b, t)) || full_batch {
             let bt = batch_table.expect("a batch has a table");
-            insert_batch(db, bt, &batch).await.with_context(|| {
-                format!(
-                    "writing the {} records of lines {batch_first_line} to {}",
-                    bt.record,
-                    n - 1
-                )
-            })?;
+            insert_batch(tx, bt, &batch, batch_first_line).await?;
             done += batch.len() as u64;
             progress(done);
             batch.clear();
@@ -571,20 +661,14 @@ pub async fn import(
     if let Some(bt) = batch_table
         && !batch.is_empty()
     {
-        insert_batch(db, bt, &batch).await.with_context(|| {
-            format!(
-                "writing the {} records from line {batch_first_line}",
-                bt.record
-            )
-        })?;
+        insert_batch(tx, bt, &batch, batch_first_line).await?;
         done += batch.len() as u64;
         progress(done);
     }
     if report.counts.total() != expected.total() {
-        bail!("the file changed while it was imported; remove the store and import again");
+        bail!("the file changed while it was imported; keep it as it is during the import");
     }
-    let mut tx = db.begin().await?;
-    if db.backend() == crate::db::Backend::Postgres {
+    if tx.ex().backend() == crate::db::Backend::Postgres {
         // Ids were given explicitly, so each identity's sequence still
         // stands at 1: move it past the largest id.
         for t in TABLES.iter().filter(|t| t.identity) {
@@ -596,7 +680,6 @@ pub async fn import(
         }
     }
     crate::db::settings::bump_content_epoch(tx.ex()).await?;
-    tx.commit().await?;
     Ok(report)
 }
 
@@ -629,7 +712,7 @@ pub async fn run_import(db: &Db, file: &Path, media_dir: &Path) -> anyhow::Resul
     let mut last = std::time::Instant::now();
     let report = import(db, file, media_dir, |done| {
         if last.elapsed().as_secs() >= 2 {
-            eprintln!("  {done} records written");
+            eprintln!("  {done} records written (kept only when all are)");
             last = std::time::Instant::now();
         }
     })

@@ -466,6 +466,13 @@ pub const TABLES: &[Table] = &[
         key: &["id"],
         identity: true,
     },
+    Table {
+        record: "import_media",
+        table: "import_media",
+        columns: &[("import_id", Int), ("media_id", Int)],
+        key: &["import_id", "media_id"],
+        identity: false,
+    },
 ];
 
 /// Tables an export leaves out, and why: each holds the state of a running

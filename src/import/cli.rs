@@ -15,8 +15,9 @@ pub enum ImportCommand {
     Disqus(FileArgs),
     /// Import a WordPress export (WXR): posts as stories (categories as
     /// sections, tags as topics, their authors) with their comments; the
-    /// old addresses answer 301 to the new ones.
-    Wxr(FileArgs),
+    /// old addresses answer 301 to the new ones. Images are read from a
+    /// copy of the site's uploads folder given with --uploads DIR.
+    Wxr(WxrArgs),
     /// Import comments from masthead-comments JSON Lines (docs/import.md).
     #[command(name = "comments-json")]
     CommentsJson(FileArgs),
@@ -62,6 +63,17 @@ pub struct FileArgs {
     pub map: Option<PathBuf>,
 }
 
+#[derive(Args, Debug, Clone)]
+pub struct WxrArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+    /// A copy of the site's wp-content/uploads folder: the posts' images
+    /// are read from it (never fetched over the network) and stored with
+    /// the stories. Without it, images are left out and counted.
+    #[arg(long, value_name = "DIR")]
+    pub uploads: Option<PathBuf>,
+}
+
 fn parse_alias(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((a, b)) if !a.trim().is_empty() && !b.trim().is_empty() => {
@@ -84,11 +96,14 @@ pub async fn run(
 ) -> anyhow::Result<String> {
     match command {
         ImportCommand::Disqus(args) => {
-            import_file(config, db, Kind::Disqus, args, now, progress).await
+            import_file(config, db, Kind::Disqus, &args, None, now, progress).await
         }
-        ImportCommand::Wxr(args) => import_file(config, db, Kind::Wxr, args, now, progress).await,
+        ImportCommand::Wxr(args) => {
+            let uploads = args.uploads.clone();
+            import_file(config, db, Kind::Wxr, &args.file, uploads, now, progress).await
+        }
         ImportCommand::CommentsJson(args) => {
-            import_file(config, db, Kind::CommentsJson, args, now, progress).await
+            import_file(config, db, Kind::CommentsJson, &args, None, now, progress).await
         }
         ImportCommand::Undo { id } => {
             let found = {
@@ -101,9 +116,17 @@ pub async fn run(
             if found.state == "undone" {
                 anyhow::bail!("import {id} was undone already");
             }
-            let done = imports::undo(db, id).await?;
+            let done = imports::undo(db, id, &config.media_dir()).await?;
+            let stories = if found.kind == Kind::Wxr.name() {
+                format!(
+                    " It took away {} stories with their old addresses, and {} photos no other story uses.",
+                    done.stories, done.photos
+                )
+            } else {
+                String::new()
+            };
             Ok(format!(
-                "Undid import {id} ({} of {}): removed {} comments, {} authors and {} orphan threads.\n",
+                "Undid import {id} ({} of {}): removed {} comments, {} authors and {} orphan threads.{stories}\n",
                 found.kind, found.file_name, done.comments, done.identities, done.threads
             ))
         }
@@ -150,7 +173,8 @@ async fn import_file(
     config: &Config,
     db: &Db,
     kind: Kind,
-    args: FileArgs,
+    args: &FileArgs,
+    uploads: Option<PathBuf>,
     now: i64,
     progress: bool,
 ) -> anyhow::Result<String> {
@@ -168,6 +192,8 @@ async fn import_file(
         map: args.map.clone(),
         progress,
         limits: Default::default(),
+        uploads,
+        media_dir: Some(config.media_dir()),
     };
     let checker = if args.moderate {
         let g = crate::app::publication_guidelines(config, db).await?;

@@ -10,6 +10,7 @@ pub mod disqus;
 pub mod html;
 pub mod json;
 pub mod matching;
+pub mod uploads;
 pub mod writer;
 pub mod wxr;
 
@@ -181,6 +182,10 @@ pub struct Options {
     pub progress: bool,
     /// What the writer holds in memory (not a flag: tests make it small).
     pub limits: writer::Limits,
+    /// WordPress: the copy of the site's uploads folder images are read
+    /// from, and the media folder they are stored in.
+    pub uploads: Option<PathBuf>,
+    pub media_dir: Option<PathBuf>,
 }
 
 /// A reason's count and the first positions (byte offsets; lines are
@@ -218,6 +223,8 @@ pub struct Report {
     pub unmatched: Vec<String>,
     /// Why the file could not be read to its end.
     pub fatal: Option<String>,
+    /// WordPress: the posts' images.
+    pub images: uploads::Images,
     #[serde(skip)]
     pub file: PathBuf,
 }
@@ -243,6 +250,7 @@ impl Report {
             .skipped
             .values()
             .flat_map(|s| s.positions.iter().copied())
+            .chain(self.images.problems.iter().map(|(p, _)| *p))
             .collect();
         positions.sort_unstable();
         let lines = lines_at(&self.file, &positions);
@@ -275,6 +283,7 @@ impl Report {
                 }
             );
         }
+        out.push_str(&self.images.summary(&lines, self.dry_run));
         let _ = writeln!(
             out,
             "Threads: {} in the file, {} matched to stories, {} unmatched ({} comments on them kept out)",
@@ -417,6 +426,21 @@ pub async fn run(
         file: path.to_path_buf(),
         ..Report::default()
     };
+    let uploads = match (kind, &opts.uploads) {
+        (Kind::Wxr, Some(dir)) => {
+            let media = match (&opts.media_dir, opts.dry_run) {
+                (_, true) => None,
+                (Some(m), false) => Some(m.as_path()),
+                (None, false) => {
+                    return Err(ImportError::Usage(
+                        "no media folder to store images in".into(),
+                    ));
+                }
+            };
+            Some(uploads::Uploads::open(dir, media).map_err(ImportError::Usage)?)
+        }
+        _ => None,
+    };
     let import_id = if opts.dry_run {
         None
     } else {
@@ -429,6 +453,7 @@ pub async fn run(
             "skip_hidden": opts.skip_hidden,
             "host_aliases": opts.host_aliases.iter().map(|(a, b)| format!("{a}={b}")).collect::<Vec<_>>(),
             "map": opts.map.as_ref().map(|p| p.display().to_string()),
+            "uploads": opts.uploads.as_ref().map(|p| p.display().to_string()),
         })
         .to_string();
         let mut conn = db.write().await?;
@@ -440,7 +465,13 @@ pub async fn run(
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Item>>(8);
     let parser = {
         let bar = bar.clone();
+        let path = path.to_path_buf();
         tokio::task::spawn_blocking(move || {
+            // WordPress: the attachments first (a quick pass of their own).
+            let mut images = wxr::Images::new(uploads);
+            if let Ok(f) = std::fs::File::open(&path) {
+                images.scan(BufReader::with_capacity(1 << 16, f));
+            }
             let input = BufReader::with_capacity(1 << 16, file);
             let mut batch = Vec::with_capacity(BATCH);
             let mut open = true;
@@ -461,7 +492,7 @@ pub async fn run(
                 match kind {
                     Kind::Disqus => disqus::parse(input, emit, progress),
                     Kind::CommentsJson => json::parse(input, emit, progress),
-                    Kind::Wxr => wxr::parse(input, emit, progress),
+                    Kind::Wxr => wxr::parse(input, &mut images, emit, progress),
                 }
             };
             if !batch.is_empty() {
@@ -485,24 +516,31 @@ pub async fn run(
     // WordPress posts made stories (or, dry, that would be): post id → story.
     let mut made: HashMap<String, i64> = HashMap::new();
     let mut writer = writer::Writer::new(db, import_id, kind, opts.limits).await?;
+    // A dry run's pictures, to count each once.
+    let mut dry_pictures = std::collections::HashSet::new();
 
     while let Some(batch) = rx.recv().await {
         for item in batch {
             match item {
                 Item::Bad { pos, reason } => report.skip(&reason, pos),
                 Item::Story(s) => {
+                    uploads::note_problems(&mut report.images, &s);
                     let id = match import_id {
                         Some(import_id) => {
                             let mut tx = db.begin().await?;
-                            let (id, new) = imports::add_story(tx.ex(), import_id, &s, now).await?;
+                            let added = imports::add_story(tx.ex(), import_id, &s, now).await?;
                             tx.commit().await?;
-                            if new {
+                            if added.new {
                                 report.stories += 1;
                             }
-                            id
+                            report.images.imported += added.photos_new;
+                            report.images.reused += added.photos_reused;
+                            added.story_id
                         }
                         None => {
                             report.stories += 1;
+                            uploads::count_dry(db, &s, &mut dry_pictures, &mut report.images)
+                                .await?;
                             0
                         }
                     };

@@ -449,3 +449,109 @@ async fn the_command_line_exports_and_restores() {
     assert!(out.contains("the store is not empty"), "{out}");
     db.close().await;
 }
+
+/// An import that fails half-way (a record the store refuses, after more
+/// good ones than fill several batches) leaves every table as empty as
+/// before, says which line and what to fix; the good file then imports.
+#[tokio::test]
+async fn an_import_that_fails_half_way_leaves_the_store_empty() {
+    let old = spawn_app().await;
+    publication(&old, false).await;
+    let text = export_text(&old.db, "2026-11-29T10:00:00Z", false).await;
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let end = lines.pop().unwrap();
+    let records: u64 = serde_json::from_str::<serde_json::Value>(&end).unwrap()["records"]
+        .as_u64()
+        .unwrap();
+    // 1,200 more topics after the file's own: three batches of good rows.
+    let last_topic = lines
+        .iter()
+        .rposition(|l| l.starts_with(r#"{"type":"topic","#))
+        .unwrap();
+    let topics: Vec<String> = (0..1200)
+        .map(|i| {
+            format!(
+                r#"{{"type":"topic","id":{},"slug":"extra-{i}","name":"Extra {i}","description":"","is_demo":false}}"#,
+                10_000 + i
+            )
+        })
+        .collect();
+    lines.splice(last_topic + 1..last_topic + 1, topics);
+    let good: Vec<String> = lines
+        .iter()
+        .cloned()
+        .chain([format!(r#"{{"type":"end","records":{}}}"#, records + 1200)])
+        .collect();
+    // A comment on a story that is not in the file, after the good ones.
+    let last_comment = lines
+        .iter()
+        .rposition(|l| l.starts_with(r#"{"type":"comment","#))
+        .unwrap();
+    let mut bad: serde_json::Value = serde_json::from_str(&lines[last_comment]).unwrap();
+    bad["id"] = 999.into();
+    bad["story_id"] = 999_999.into();
+    bad["parent_id"] = serde_json::Value::Null;
+    bad["root_id"] = serde_json::Value::Null;
+    bad["idempotency_key"] = "bad-1".into();
+    lines.insert(last_comment + 1, bad.to_string());
+    let bad_line = last_comment + 2;
+    lines.push(format!(r#"{{"type":"end","records":{}}}"#, records + 1201));
+
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.jsonl");
+    std::fs::write(&broken, lines.join("\n") + "\n").unwrap();
+    let new = spawn_app().await;
+    let err = export::import(&new.db, &broken, dir.path(), |_| {})
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!(
+            "line {bad_line}: the comment record cannot be written: it refers to a record that is not in the file before it"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("Nothing was imported: the store is empty again"),
+        "{err}"
+    );
+    {
+        #[derive(sqlx::FromRow)]
+        struct N {
+            n: i64,
+        }
+        let mut c = new.db.read().await.unwrap();
+        for t in export::tables::TABLES {
+            let sql = format!("select count(*) as n from {}", t.table);
+            let n = masthead::fetch_one!(c.ex(), N, sqlx::AssertSqlSafe(sql))
+                .unwrap()
+                .n;
+            assert_eq!(n, 0, "{} keeps rows of the failed import", t.table);
+        }
+    }
+
+    let whole = dir.path().join("good.jsonl");
+    std::fs::write(&whole, good.join("\n") + "\n").unwrap();
+    let report = export::import(&new.db, &whole, dir.path(), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        report.counts.get("topic") as usize,
+        1200 + topic_count(&text)
+    );
+    assert_eq!(report.counts.total(), records + 1200);
+    let again = export_text(&new.db, "2026-11-29T10:00:00Z", false).await;
+    assert!(
+        again
+            .lines()
+            .skip(1)
+            .eq(good.iter().skip(1).map(String::as_str)),
+        "the store holds the good file, no more"
+    );
+}
+
+fn topic_count(text: &str) -> usize {
+    text.lines()
+        .filter(|l| l.starts_with(r#"{"type":"topic","#))
+        .count()
+}

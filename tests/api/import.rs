@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::helpers::*;
-use masthead::import::cli::{FileArgs, ImportCommand, run};
+use masthead::import::cli::{FileArgs, ImportCommand, WxrArgs, run};
 
 fn fixture_file(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -707,9 +707,15 @@ async fn a_reader_gets_their_comments_back_and_a_moderator_attaches_a_guests() {
 async fn a_wordpress_export_becomes_stories_with_comments_and_old_addresses_move() {
     let app = spawn_app().await;
     let file = shared_fixture("wxr/remark42-wordpress.xml");
-    let out = import(&app, ImportCommand::Wxr(args(file.clone(), None)))
-        .await
-        .unwrap();
+    let out = import(
+        &app,
+        ImportCommand::Wxr(WxrArgs {
+            file: args(file.clone(), None),
+            uploads: None,
+        }),
+    )
+    .await
+    .unwrap();
     assert!(
         out.contains("imported 3 comments (1 of them hidden"),
         "{out}"
@@ -753,9 +759,15 @@ async fn a_wordpress_export_becomes_stories_with_comments_and_old_addresses_move
         "{page}"
     );
     // Again: nothing new.
-    let out = import(&app, ImportCommand::Wxr(args(file, None)))
-        .await
-        .unwrap();
+    let out = import(
+        &app,
+        ImportCommand::Wxr(WxrArgs {
+            file: args(file, None),
+            uploads: None,
+        }),
+    )
+    .await
+    .unwrap();
     assert!(
         out.contains("imported 0 comments") && !out.contains("Stories: 1"),
         "{out}"
@@ -764,5 +776,7 @@ async fn a_wordpress_export_becomes_stories_with_comments_and_old_addresses_move
     let id = rows(&app).await[0].import_id.unwrap();
     import(&app, ImportCommand::Undo { id }).await.unwrap();
     assert_eq!(app.get("/2010/07/do-you-rp/").await.status().as_u16(), 404);
+    assert_eq!(app.get(&new_path).await.status().as_u16(), 404);
     assert_eq!(count(&app, "select count(*) as n from comments").await, 0);
+    assert_eq!(count(&app, "select count(*) as n from stories").await, 0);
 }

@@ -12,6 +12,7 @@ mod feeds;
 mod helpers;
 mod import;
 mod import_threads;
+mod import_uploads;
 mod instances;
 mod limits;
 mod mail;
