@@ -280,43 +280,50 @@ pub async fn insert_rows(
     Ok(match ex {
         Ex::Sqlite(c) => {
             // SQLite looks a numbered parameter's name up in a list as long
-            // as the statement's (a batch's 18,000 of them would make binding
-            // quadratic): every row binds its values to plain `?`s.
+            // as the statement's (thousands of them would make binding
+            // quadratic): every row binds its values to plain `?`s. A
+            // statement takes at most SQLITE_ROWS rows (SQLite's limit on
+            // parameters is 32,766).
             const ROW: &str = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
-            let mut sql = String::with_capacity(128 + rows.len() * (ROW.len() + 1));
-            sql.push_str("insert into comments (");
-            sql.push_str(COLUMNS);
-            sql.push_str(") values ");
-            for i in 0..rows.len() {
-                if i > 0 {
-                    sql.push(',');
+            const SQLITE_ROWS: usize = 1000;
+            let mut written = 0;
+            for part in rows.chunks(SQLITE_ROWS) {
+                let mut sql = String::with_capacity(128 + part.len() * (ROW.len() + 1));
+                sql.push_str("insert into comments (");
+                sql.push_str(COLUMNS);
+                sql.push_str(") values ");
+                for i in 0..part.len() {
+                    if i > 0 {
+                        sql.push(',');
+                    }
+                    sql.push_str(ROW);
                 }
-                sql.push_str(ROW);
+                sql.push_str(" on conflict (source_kind, source_id) do nothing");
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for r in part {
+                    q = q
+                        .bind(r.id)
+                        .bind(import_id)
+                        .bind(kind)
+                        .bind(r.story_id)
+                        .bind(r.parent_id)
+                        .bind(r.root_id)
+                        .bind(r.depth)
+                        .bind(&r.author_name)
+                        .bind(&r.body)
+                        .bind(r.status)
+                        .bind(r.verdict)
+                        .bind(&r.reasons)
+                        .bind(&r.scores)
+                        .bind(r.created_at)
+                        .bind(&r.source_id)
+                        .bind(r.source_parent.as_deref())
+                        .bind(r.identity)
+                        .bind(r.reply_count);
+                }
+                written += q.execute(&mut *c).await?.rows_affected();
             }
-            sql.push_str(" on conflict (source_kind, source_id) do nothing");
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for r in rows {
-                q = q
-                    .bind(r.id)
-                    .bind(import_id)
-                    .bind(kind)
-                    .bind(r.story_id)
-                    .bind(r.parent_id)
-                    .bind(r.root_id)
-                    .bind(r.depth)
-                    .bind(&r.author_name)
-                    .bind(&r.body)
-                    .bind(r.status)
-                    .bind(r.verdict)
-                    .bind(&r.reasons)
-                    .bind(&r.scores)
-                    .bind(r.created_at)
-                    .bind(&r.source_id)
-                    .bind(r.source_parent.as_deref())
-                    .bind(r.identity)
-                    .bind(r.reply_count);
-            }
-            q.execute(&mut *c).await?.rows_affected()
+            written
         }
         Ex::Postgres(c) => {
             // One array a column: sixteen parameters whatever the batch.

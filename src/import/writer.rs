@@ -198,19 +198,28 @@ impl<'a> Writer<'a> {
         if rows.is_empty() && self.new_authors.is_empty() {
             return Ok(());
         }
+        // Released and flushed replies can make it more than a batch: a
+        // transaction a batch still (a parent comes before its replies).
         loop {
-            match self.try_write(import_id, rows, flush_waiting).await {
-                Ok(done) => {
-                    self.apply(done, authors, report);
-                    return Ok(());
+            let rest = rows.split_off(rows.len().min(self.limits.batch));
+            loop {
+                match self.try_write(import_id, rows, flush_waiting).await {
+                    Ok(done) => {
+                        self.apply(done, authors, report);
+                        break;
+                    }
+                    Err((e, back)) if !self.look_up_all => {
+                        tracing::debug!(error = %e, "import: a batch met stored rows; writing it again, looking them up");
+                        self.look_up_all = true;
+                        rows = back;
+                    }
+                    Err((e, _)) => return Err(e),
                 }
-                Err((e, back)) if !self.look_up_all => {
-                    tracing::debug!(error = %e, "import: a batch met stored rows; writing it again, looking them up");
-                    self.look_up_all = true;
-                    rows = back;
-                }
-                Err((e, _)) => return Err(e),
             }
+            if rest.is_empty() {
+                return Ok(());
+            }
+            rows = rest;
         }
     }
 

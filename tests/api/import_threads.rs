@@ -236,7 +236,7 @@ fn check(rows: &[Row], posts: &[Post], stories: [i64; 2]) -> HashMap<String, Opt
 
 #[tokio::test]
 async fn threads_are_put_together_whatever_the_order_of_the_file() {
-    let all = posts(600);
+    let all = posts(1200);
     let dir = tempfile::tempdir().unwrap();
     let whole = dir.path().join("whole.xml");
     std::fs::write(&whole, xml(&all)).unwrap();
@@ -251,13 +251,13 @@ async fn threads_are_put_together_whatever_the_order_of_the_file() {
     let f = fixture(&app).await;
     let stories = [f.story, f.linked];
     let report = import(&app, &whole, stories, small).await;
-    assert_eq!(report.imported, 597, "{report:?}");
+    assert_eq!(report.imported, 1197, "{report:?}");
     assert_eq!(report.already, 3, "the repeated ids: {report:?}");
     let rows = stored(&app).await;
     let small_parents = check(&rows, &all, stories);
     // Again: nothing added, nothing moved.
     let report = import(&app, &whole, stories, small).await;
-    assert_eq!((report.imported, report.already), (0, 600), "{report:?}");
+    assert_eq!((report.imported, report.already), (0, 1200), "{report:?}");
     let again = stored(&app).await;
     assert_eq!(format!("{rows:?}"), format!("{again:?}"));
 
