@@ -12,6 +12,11 @@
 //!    detector's nearest guess among its few languages, and a text with
 //!    plenty of them is English even when the detector is unsure (short,
 //!    slangy comments).
+//!
+//! Names and hashtags are no language: capitalised words that do not start
+//! a sentence ("Brett Favre", "MAnning") and hashtags are left out of what
+//! the detector and the word counts read, so a sports fan's row of names or
+//! a tag does not make a comment foreign.
 
 use std::collections::HashSet;
 

@@ -407,8 +407,10 @@ pub(crate) fn assess(checker: &Checker, p: &Prepared) -> Option<Finding> {
         {
             return finding(Verdict::Reject, format!("said of the reader ({noun})"));
         }
-        if let Some(noun) = person_noun(checker, texts[i])
-            && exclaimed_of_reader(&texts, &words, i)
+        // The cheap test of the words around first: four lists per word
+        // would cost more than every other rule.
+        if exclaimed_of_reader(&texts, &words, i)
+            && let Some(noun) = person_noun(checker, texts[i])
         {
             return finding(Verdict::Reject, format!("said of the reader ({noun})"));
         }

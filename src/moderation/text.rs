@@ -366,9 +366,16 @@ fn has_inner_star(word: &str) -> bool {
         .any(|w| w[0].is_alphabetic() && w[1] == '*' && w[2].is_alphabetic())
 }
 
+static LITTLE_WORDS: LazyLock<std::collections::HashSet<&'static str>> = LazyLock::new(|| {
+    let lists = [
+        super::lists::ENGLISH_FUNCTION,
+        super::lists::ENGLISH_FUNCTION_SHARED,
+    ];
+    lists.into_iter().flatten().copied().collect()
+});
+
 fn is_little_word(w: &str) -> bool {
-    super::lists::ENGLISH_FUNCTION.contains(&w)
-        || super::lists::ENGLISH_FUNCTION_SHARED.contains(&w)
+    LITTLE_WORDS.contains(w)
 }
 
 /// Combining marks belong to the word they are in (Indic vowel signs).
