@@ -12,6 +12,11 @@
 //!    detector's nearest guess among its few languages, and a text with
 //!    plenty of them is English even when the detector is unsure (short,
 //!    slangy comments).
+//!
+//! Names and hashtags are no language: capitalised words that do not start
+//! a sentence ("Brett Favre", "MAnning") and hashtags are left out of what
+//! the detector and the word counts read, so a sports fan's row of names or
+//! a tag does not make a comment foreign.
 
 use std::collections::HashSet;
 
@@ -45,6 +50,7 @@ pub(crate) struct LanguageCheck {
     romanised: HashSet<String>,
     function: HashSet<&'static str>,
     shared: HashSet<&'static str>,
+    common: HashSet<&'static str>,
 }
 
 /// What the language rule found.
@@ -71,6 +77,7 @@ impl LanguageCheck {
                 .collect(),
             function: lists::ENGLISH_FUNCTION.iter().copied().collect(),
             shared: lists::ENGLISH_FUNCTION_SHARED.iter().copied().collect(),
+            common: lists::ENGLISH_COMMON.iter().copied().collect(),
         }
     }
 
@@ -102,22 +109,47 @@ impl LanguageCheck {
                 note: "",
             };
         }
+        // Names, hashtags and handles say nothing of the language a comment
+        // is in ("Eli MAnning, Brett Favre, John Elway", "#WhistlePodu"):
+        // the rest of the comment is judged, and a row of names alone is
+        // left alone.
+        let (mut kept, names) = self.without_names(&p.prose);
+        // Hashtags alone ("#WeAreInControl") are tags, not a language.
+        let tags_only = p.prose.split_whitespace().all(|t| t.starts_with('#'));
+        // Three names or more parted by commas are a list of names; a
+        // heading in capitals ("La Asamblea General") is not.
+        let groups = p
+            .prose
+            .split([',', ';', '&'])
+            .filter(|g| !g.trim().is_empty())
+            .count();
+        let list = names >= 2 && groups >= 3;
+        if kept.len() <= 1 && names > 0 && !list {
+            kept = p.words.clone();
+        }
+        let n = kept.len();
+        if tags_only || n == 0 || (list && n <= 1) {
+            return Finding {
+                english: 1.0,
+                romanised: 0.0,
+                severity: None,
+                note: "",
+            };
+        }
         let romanised = p
             .words
             .iter()
             .filter(|w| self.romanised.contains(w.as_str()))
             .count();
-        let function = p
-            .words
+        let function = kept
             .iter()
             .filter(|w| self.function.contains(w.as_str()))
             .count();
-        let shared = p
-            .words
+        let shared = kept
             .iter()
-            .filter(|w| self.shared.contains(w.as_str()))
+            .filter(|w| self.shared.contains(w.as_str()) || self.common.contains(w.as_str()))
             .count();
-        let romanised_share = romanised as f32 / n as f32;
+        let romanised_share = romanised as f32 / p.words.len() as f32;
         let function_share = function as f32 / n as f32;
         let weighted_share = (function as f32 + shared as f32 / 2.0) / n as f32;
         if romanised >= 2 && romanised_share >= t.romanised_share {
@@ -143,7 +175,8 @@ impl LanguageCheck {
                 note: "",
             };
         }
-        let sample = sample(&p.prose, SAMPLE_BYTES);
+        let text = kept.join(" ");
+        let sample = sample(&text, SAMPLE_BYTES);
         let values = self.detector.compute_language_confidence_values(sample);
         let top = values.first().map(|(l, _)| *l);
         let english_confidence = values
@@ -181,6 +214,49 @@ impl LanguageCheck {
             severity: Some(severity),
             note: "not English",
         }
+    }
+}
+
+impl LanguageCheck {
+    /// The words of the prose, lowercase, without hashtags and names: a
+    /// word written with a capital and small letters ("Brett", "MAnning")
+    /// that is not one of English's little words ("The", "I'm").
+    fn without_names(&self, prose: &str) -> (Vec<String>, usize) {
+        let mut kept = Vec::new();
+        let mut names = 0;
+        // A capital starting a sentence is grammar, not a name.
+        let mut starts_sentence = true;
+        for token in prose.split_whitespace() {
+            let first = starts_sentence;
+            starts_sentence = token.ends_with(['.', '!', '?']);
+            if token.starts_with('#') {
+                names += 1;
+                continue;
+            }
+            for (k, word) in token
+                .split(|c: char| {
+                    !(c.is_alphabetic() || super::text::is_mark(c) || c == '\'' || c == '\u{2019}')
+                })
+                .map(|w| w.trim_matches(|c| c == '\'' || c == '\u{2019}'))
+                .filter(|w| !w.is_empty())
+                .enumerate()
+            {
+                let lower = word.to_lowercase().replace('\u{2019}', "'");
+                let mut chars = word.chars();
+                let capital = chars.next().is_some_and(char::is_uppercase);
+                let name = capital
+                    && !(first && k == 0)
+                    && chars.any(char::is_lowercase)
+                    && !self.function.contains(lower.as_str())
+                    && !self.shared.contains(lower.as_str());
+                if name {
+                    names += 1;
+                } else {
+                    kept.push(lower);
+                }
+            }
+        }
+        (kept, names)
     }
 }
 

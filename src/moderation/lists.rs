@@ -17,6 +17,7 @@ pub const BANNED: &[&str] = &[
     "fcuk*",
     "fuq*",
     "phuck*",
+    "phuk*",
     "shit*",
     "bullshit*",
     "dipshit*",
@@ -237,7 +238,41 @@ pub const INSULTS: &[&str] = &[
     "dipstick",
     "a-hole*",
     "ahole*",
+];
+
+/// Nouns that belittle a person when said of the reader addressed: "you are
+/// a child", "you're such a joke", "you are nothing but a fraud". Only in
+/// that construction: "my child", "the policy is a joke", "you are a child of
+/// the eighties" and "a disgrace to the profession" said of a minister pass.
+pub const BELITTLING: &[&str] = &[
+    "child",
+    "children",
+    "crybaby",
+    "joke",
+    "disgrace",
+    "embarrassment",
+    "disappointment",
+    "failure",
+    "fraud",
+    "phony",
+    "phoney",
+    "fake",
     "nobody",
+    "zero",
+    "sheep",
+    "puppet",
+    "tool",
+    "bully",
+    "wimp",
+    "sissy",
+    "whiner",
+    "monkey",
+    "parasite",
+    "leech",
+    "pest",
+    "nuisance",
+    "hack",
+    "amateur",
 ];
 
 /// Adjectives that insult when they are said of a person ("you are so
@@ -392,6 +427,32 @@ pub const ATTACKS: &[&str] = &[
     "bugger off",
     "piss off",
     "pound sand",
+    "stfu",
+    "gtfo",
+    "shutup",
+    "shudup",
+    "you all suck",
+    "you guys suck",
+    "you people suck",
+    "what planet are you on",
+    "and shove it",
+    "shove it up",
+    "stick it up your",
+    "up your ass",
+    "up your arse",
+    "kiss my ass",
+    "kiss my arse",
+    "crawl back under",
+    "mom basement",
+    "mommy basement",
+    "mother basement",
+    "yo momma",
+    "gives a * about you",
+    "gives a * what you",
+    "you are nothing but",
+    "you're nothing but",
+    "youre nothing but",
+    "ur nothing but",
 ];
 
 /// Common words of Hindi and Urdu as readers write them in Latin letters
@@ -770,6 +831,27 @@ pub const ENGLISH_FUNCTION: &[&str] = &[
     "should've",
     "would've",
     "could've",
+    "another",
+    "against",
+    "between",
+    "through",
+    "without",
+    "off",
+    "down",
+    "nothing",
+    "something",
+    "anything",
+    "everything",
+    "nobody",
+    "somebody",
+    "someone",
+    "anyone",
+    "everyone",
+    "yourself",
+    "himself",
+    "herself",
+    "myself",
+    "themselves",
 ];
 
 /// English function words that other languages written in Latin letters
@@ -777,6 +859,19 @@ pub const ENGLISH_FUNCTION: &[&str] = &[
 pub const ENGLISH_FUNCTION_SHARED: &[&str] = &[
     "a", "in", "an", "so", "was", "to", "no", "me", "he", "on", "at", "her", "for", "will", "also",
     "by", "or", "am", "be", "as",
+];
+
+/// Common English words and the spellings of quick comments ("hes done
+/// now", "lol", "gonna"), which English's little words miss: each counts
+/// half, like the shared function words, and never on its own.
+pub const ENGLISH_COMMON: &[&str] = &[
+    "really", "now", "like", "lol", "lmao", "omg", "yeah", "gonna", "wanna", "gotta", "hes",
+    "shes", "thats", "whats", "theres", "youre", "theyre", "ur", "u", "good", "great", "people",
+    "time", "back", "right", "want", "need", "love", "way", "thing", "things", "new", "better",
+    "bad", "nice", "done", "year", "years", "team", "game", "pick", "win", "guy", "guys", "man",
+    "looks", "looking", "work", "world", "day", "all", "one", "two", "three", "first", "last",
+    "fuck", "fucking", "shit", "bitch", "ass", "suck", "sucks", "damn", "crap", "wtf", "haha",
+    "hahaha", "lemme", "gimme", "dunno", "ain't", "aint", "y'all", "dude", "stop", "movie",
 ];
 
 /// Words of a money offer; with a phone number or an outside link they make

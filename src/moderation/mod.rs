@@ -54,6 +54,10 @@ pub struct Guidelines {
     pub insults: Vec<String>,
     /// Adjectives that insult when said of a person (`personal`).
     pub insult_adjectives: Vec<String>,
+    /// Nouns that belittle a person only when said of the reader: "you are a
+    /// child", "you're such a joke" (`personal`); "my child", "the policy is
+    /// a joke" pass.
+    pub belittling: Vec<String>,
     /// Words for a person in the conversation: "you", "author" ... (`personal`).
     pub targets: Vec<String>,
     /// Phrases aimed at the reader addressed: "shut up" ... (`personal`).
@@ -133,6 +137,7 @@ impl Default for Guidelines {
             dehumanising: strings(lists::DEHUMANISING),
             insults: strings(lists::INSULTS),
             insult_adjectives: strings(lists::INSULT_ADJECTIVES),
+            belittling: strings(lists::BELITTLING),
             targets: strings(lists::TARGETS),
             attacks: strings(lists::ATTACKS),
             romanised: strings(lists::ROMANISED),
@@ -267,6 +272,7 @@ pub struct Checker {
     dehumanising: WordList,
     insults: WordList,
     insult_adjectives: WordList,
+    belittling: WordList,
     targets: HashSet<String>,
     attacks: Vec<Vec<String>>,
     spam_words: HashSet<String>,
@@ -284,6 +290,7 @@ impl Checker {
             dehumanising: WordList::new(&guidelines.dehumanising),
             insults: WordList::new(&guidelines.insults),
             insult_adjectives: WordList::new(&guidelines.insult_adjectives),
+            belittling: WordList::new(&guidelines.belittling),
             targets: lower(&guidelines.targets),
             attacks: guidelines
                 .attacks

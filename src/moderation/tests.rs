@@ -405,3 +405,134 @@ fn a_model_that_scores_high_holds_what_the_rules_approve() {
     assert_eq!(o.verdict, Verdict::Hold);
     assert!(o.scores["model"] >= 0.85);
 }
+
+#[test]
+fn a_belittling_noun_said_of_the_reader_is_personal_but_not_said_of_anything_else() {
+    for text in [
+        "You are a child.",
+        "You're such a joke, mate.",
+        "You are a disgrace to the profession.",
+        "Honestly, you are nothing but a hypocrite.",
+        "You are acting like a child again.",
+        "Don't be such a crybaby.",
+        "What a clown you are.",
+        "you're a real dick",
+        "Your a loser and everyone knows it.",
+        "You sir, are a fraud.",
+    ] {
+        assert_case(text, Some(Reason::Personal));
+    }
+    for text in [
+        "You are a child of the eighties if you remember Doordarshan on Sunday mornings.",
+        "The policy is a joke, and the minister knows it.",
+        "My child is in class four and her school has no science teacher.",
+        "If you are a child, ask your parents before you sign up.",
+        "You are a baby boomer, so this pension change hits you first.",
+        "You are not a child any more, the article says, once you turn eighteen.",
+        "The government is a disgrace on this issue, and voters will remember it.",
+        "That umpiring decision was a joke, the ball was clearly missing leg.",
+    ] {
+        assert_case(text, None);
+    }
+}
+
+#[test]
+fn attacks_without_an_insulting_word_are_personal() {
+    for text in [
+        "Take your 'testament' and shove it.",
+        "Go crawl back under your rock.",
+        "Nobody gives a damn about you.",
+        "Still living in your mom's basement?",
+        "Your mother is a hooker.",
+        "Are you really this stupid?",
+        "wow your just as dumb as you look",
+        "You must be stupid to believe that.",
+    ] {
+        assert_case(text, Some(Reason::Personal));
+    }
+    for text in [
+        "Your mother must be proud of the award, and rightly so.",
+        "Nobody asked the villagers before the bypass was approved.",
+        "Manchester City will win the league again, nobody else has the depth.",
+        "Your comment is stupid in places but the numbers are right.",
+        "If you thought that advert was racist, read the original.",
+        "Damn! You are quite right about the bus fares.",
+        "The new rules shove it onto the states without any money.",
+        "So the fare hike is 10 rupees now and another 10 next year? Ridiculous.",
+    ] {
+        let o = check(text);
+        assert!(
+            !o.reasons.contains(&Reason::Personal),
+            "{text:?} is not personal: {:?}",
+            o.notes
+        );
+    }
+}
+
+#[test]
+fn heavily_disguised_attacks_are_found() {
+    for text in [
+        "F v < k you too",
+        "With a screen name like yours, you need to s..t..f..u..",
+        "so basically you are an id iot who repeats the talking points",
+        "a dou*che*bag like you cannot remember the 50 he scored",
+        "I'm sure dumb-asses like yourself will be trolling all night.",
+    ] {
+        assert_case(text, Some(Reason::Personal));
+    }
+    // Split words that are English as written stay English.
+    for text in [
+        "The council will dig a hole for the new drain on Monday.",
+        "The therapist said the rates are too high for most families.",
+        "The housing loan rates went up again, EMIs are getting hard to manage.",
+        "It poses a risk to you and your family, the report says.",
+    ] {
+        assert_case(text, None);
+    }
+}
+
+#[test]
+fn self_description_and_verbs_are_not_insults() {
+    for text in [
+        "I'm a moron for believing the forecast, my washing is soaked.",
+        "Excuse me while I puke, the smell from the dump is unbearable.",
+        "Please don't troll the other readers.",
+        "You're fucked if the bank raises the rate again, like all of us.",
+    ] {
+        let o = check(text);
+        assert!(
+            !o.reasons.contains(&Reason::Personal),
+            "{text:?} is not personal: {:?}",
+            o.notes
+        );
+    }
+}
+
+#[test]
+fn names_hashtags_and_slang_do_not_make_english_foreign() {
+    for text in [
+        "Eli Manning, Brett Favre, John Elway",
+        "Messi, Neymar, Suarez: the best front three I have seen.",
+        "Love this team!! #WhistlePodu",
+        "really risky pick! hes done now!",
+        "Sachin, Dravid, Ganguly, Laxman. They don't make batting line-ups like that any more.",
+        "Lindsey headed for another train wreck??",
+    ] {
+        let o = check(text);
+        assert!(
+            !o.reasons.contains(&Reason::Language),
+            "{text:?} is English: {:?} {:?}",
+            o.notes,
+            o.scores
+        );
+    }
+    // A heading or a sentence in another language is still not English.
+    for text in [
+        "La Asamblea General",
+        "Grazie mille Sabrina! Sei così dolce.",
+        "Nikogo nie można zmuszać do należenia do jakiegoś stowarzyszenia.",
+        "Jeder hat das Recht auf Leben, Freiheit und Sicherheit der Person.",
+    ] {
+        assert_case(text, Some(Reason::Language));
+    }
+}

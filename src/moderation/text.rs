@@ -194,6 +194,12 @@ impl Prepared {
         let mut run: Vec<String> = Vec::new();
         for chunk in cured.split_whitespace().flat_map(split_chunk) {
             let trimmed = chunk.trim_matches(|c: char| !is_word_char(c));
+            // "F v < k": a symbol alone among spaced letters stands for one.
+            let trimmed = if trimmed.is_empty() && matches!(chunk, "<" | "(") {
+                chunk
+            } else {
+                trimmed
+            };
             // "idiot!!", "loser's": the ending is not part of the word.
             let trimmed = trimmed.trim_end_matches('!');
             let trimmed = trimmed.strip_suffix("'s").unwrap_or(trimmed);
@@ -206,6 +212,10 @@ impl Prepared {
                     .chars()
                     .filter(|c| !matches!(c, '.' | '-' | '_'))
                     .collect()
+            } else if trimmed.contains('-') && !trimmed.starts_with('-') && !trimmed.ends_with('-')
+            {
+                // "dumb-ass", "a-hole", "shut-up": one word to the lists.
+                trimmed.replace('-', "")
             } else {
                 trimmed.to_string()
             };
@@ -233,6 +243,16 @@ impl Prepared {
                     clause_end,
                 });
             }
+            // A star added inside a word, not standing for a letter: "jer*k",
+            // "dou*che*bag".
+            if word.len() > 3 && has_inner_star(&word) {
+                self.folded.push(Folded {
+                    text: squeeze(&word.replace('*', "")),
+                    sentence,
+                    joined: true,
+                    clause_end: false,
+                });
+            }
             if ends_sentence {
                 sentence += 1;
             }
@@ -244,6 +264,46 @@ impl Prepared {
                 joined: true,
                 clause_end: false,
             });
+        }
+        self.join_split_words();
+    }
+
+    /// A word split in two ("id iot", "du mb", "b itch") is one more word to
+    /// match, placed after its second half. Only pairs with a short half
+    /// that are not English's little words: "a hole", "the rapist" and "who
+    /// re" are English as written.
+    fn join_split_words(&mut self) {
+        let mut joined: Vec<(usize, Folded)> = Vec::new();
+        let plain: Vec<usize> = (0..self.folded.len())
+            .filter(|&k| !self.folded[k].joined)
+            .collect();
+        for pair in plain.windows(2) {
+            let (a, b) = (&self.folded[pair[0]], &self.folded[pair[1]]);
+            if a.sentence != b.sentence || a.clause_end {
+                continue;
+            }
+            let (la, lb) = (a.text.chars().count(), b.text.chars().count());
+            if la < 2 || lb < 2 || la.min(lb) > 3 {
+                continue;
+            }
+            let letters = a
+                .text
+                .chars()
+                .chain(b.text.chars())
+                .all(char::is_alphabetic);
+            if !letters || is_little_word(&a.text) || is_little_word(&b.text) {
+                continue;
+            }
+            let folded = Folded {
+                text: squeeze(&format!("{}{}", a.text, b.text)),
+                sentence: a.sentence,
+                joined: true,
+                clause_end: false,
+            };
+            joined.push((pair[1] + 1, folded));
+        }
+        for (at, f) in joined.into_iter().rev() {
+            self.folded.insert(at, f);
         }
     }
 
@@ -299,8 +359,27 @@ fn overlaps(spans: &[(usize, usize)], s: usize, e: usize) -> bool {
     spans.iter().any(|&(a, b)| s < b && a < e)
 }
 
+fn has_inner_star(word: &str) -> bool {
+    let chars: Vec<char> = word.chars().collect();
+    chars
+        .windows(3)
+        .any(|w| w[0].is_alphabetic() && w[1] == '*' && w[2].is_alphabetic())
+}
+
+static LITTLE_WORDS: LazyLock<std::collections::HashSet<&'static str>> = LazyLock::new(|| {
+    let lists = [
+        super::lists::ENGLISH_FUNCTION,
+        super::lists::ENGLISH_FUNCTION_SHARED,
+    ];
+    lists.into_iter().flatten().copied().collect()
+});
+
+fn is_little_word(w: &str) -> bool {
+    LITTLE_WORDS.contains(w)
+}
+
 /// Combining marks belong to the word they are in (Indic vowel signs).
-fn is_mark(c: char) -> bool {
+pub(crate) fn is_mark(c: char) -> bool {
     matches!(c, '\u{0300}'..='\u{036F}' | '\u{0900}'..='\u{0DFF}' | '\u{0E00}'..='\u{0EFF}' | '\u{1000}'..='\u{109F}')
         && !c.is_alphabetic()
 }
@@ -310,10 +389,15 @@ fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || matches!(c, '@' | '$' | '*' | '#' | '!' | '%' | '&' | '|' | '\'')
 }
 
-/// "f.u.c.k", "f-u-c-k": single letters joined by dots or dashes.
+/// "f.u.c.k", "f-u-c-k", "s..t..f..u": single letters joined by dots or dashes.
 fn is_dotted_letters(word: &str) -> bool {
     let parts: Vec<&str> = word.split(['.', '-', '_']).collect();
-    parts.len() >= 3 && parts.iter().all(|p| p.chars().count() == 1)
+    let letters = parts.iter().filter(|p| !p.is_empty()).count();
+    letters >= 3
+        && !parts.first().is_some_and(|p| p.is_empty())
+        && !parts.last().is_some_and(|p| p.is_empty())
+        && parts.iter().all(|p| p.chars().count() <= 1)
+        && !word.contains("...")
 }
 
 /// Squeezes a run of three or more of the same character to one: "fuuuck".
@@ -391,7 +475,13 @@ impl Pattern {
                 if !same(&self.core, &w[..n]) {
                     return false;
                 }
-                matches!(&w[n..], [] | ['s'] | ['e', 's'])
+                // "rats" and "bitches", not "rates" nor "poses".
+                let sibilant = n >= 4 && matches!(self.core[n - 1], 's' | 'x' | 'z' | 'h');
+                match &w[n..] {
+                    [] | ['s'] => true,
+                    ['e', 's'] => sibilant,
+                    _ => false,
+                }
             }
             Kind::Stem => {
                 if !same(&self.core, &w[..n]) {
@@ -427,6 +517,7 @@ fn same(pattern: &[char], word: &[char]) -> bool {
                 '7' => p == 't',
                 '8' => p == 'b',
                 '9' => p == 'g',
+                '<' | '(' => p == 'c',
                 'v' => p == 'u',
                 'z' => p == 's',
                 // A capital I for an l: "fooI".
@@ -435,7 +526,7 @@ fn same(pattern: &[char], word: &[char]) -> bool {
                 '@' | '*' | '#' | '%' | '&' => i > 0,
                 _ => false,
             };
-            if stands_for && !matches!(c, '@' | '*' | '#' | '%' | '&') {
+            if stands_for && !matches!(c, '@' | '*' | '#' | '%' | '&' | '<' | '(') {
                 real += 1;
             }
             stands_for
@@ -511,6 +602,26 @@ mod tests {
         assert!(words("ｆｕｃｋ").contains(&"fuck".to_string()));
         assert!(words("f.u.c.k").contains(&"fuck".to_string()));
         assert!(words("fuuuuuck").contains(&"fuck".to_string()));
+    }
+
+    #[test]
+    fn folding_joins_dots_symbols_and_split_words() {
+        assert!(words("s..t..f..u..").contains(&"stfu".to_string()));
+        assert!(words("F v < k you").contains(&"fv<k".to_string()));
+        assert!(words("an id iot").contains(&"idiot".to_string()));
+        assert!(words("dumb-ass").contains(&"dumbass".to_string()));
+        assert!(words("jer*k").contains(&"jerk".to_string()));
+        // English's little words are never joined: "a hole" is a hole.
+        assert!(!words("dig a hole").contains(&"ahole".to_string()));
+        assert!(WordList::new(&["fuck*"]).find("fv<k").is_some());
+    }
+
+    #[test]
+    fn a_plural_in_es_follows_a_hissing_ending_only() {
+        let list = WordList::new(&["rat", "bitch"]);
+        assert!(list.find("rats").is_some());
+        assert!(list.find("bitches").is_some());
+        assert!(list.find("rates").is_none());
     }
 
     #[test]
