@@ -122,6 +122,12 @@ const LISTS: &[ListInfo] = &[
         empty_disables: Some("insulting adjectives would pass"),
     },
     ListInfo {
+        key: "belittling",
+        title: "Belittling nouns",
+        what: "Nouns that belittle a person only when said of the reader (“you are a child”, “you're such a joke”); “my child” and “the policy is a joke” pass (personal).",
+        empty_disables: Some("“you are a child” and the like would pass"),
+    },
+    ListInfo {
         key: "targets",
         title: "People in the conversation",
         what: "Words for the reader addressed, the story's author or staff (you, author …): an insult in the same sentence is aimed at them (personal).",

@@ -28,6 +28,7 @@ pub const LISTS: &[(&str, Syntax)] = &[
     ("dehumanising", Syntax::Pattern),
     ("insults", Syntax::Pattern),
     ("insult_adjectives", Syntax::Pattern),
+    ("belittling", Syntax::Pattern),
     ("targets", Syntax::Word),
     ("attacks", Syntax::Phrase),
     ("romanised", Syntax::Word),
@@ -187,12 +188,13 @@ mod tests {
     #[test]
     fn every_built_in_entry_is_valid() {
         let g = crate::moderation::Guidelines::default();
-        let lists: [(&str, &Vec<String>); 9] = [
+        let lists: [(&str, &Vec<String>); 10] = [
             ("banned", &g.banned),
             ("suspect", &g.suspect),
             ("dehumanising", &g.dehumanising),
             ("insults", &g.insults),
             ("insult_adjectives", &g.insult_adjectives),
+            ("belittling", &g.belittling),
             ("targets", &g.targets),
             ("attacks", &g.attacks),
             ("romanised", &g.romanised),
