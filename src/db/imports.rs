@@ -282,10 +282,12 @@ pub async fn insert_rows(
             // SQLite looks a numbered parameter's name up in a list as long
             // as the statement's (thousands of them would make binding
             // quadratic): every row binds its values to plain `?`s. A
-            // statement takes at most SQLITE_ROWS rows (SQLite's limit on
-            // parameters is 32,766).
+            // statement takes SQLITE_ROWS rows: one statement prepared once
+            // and kept (a statement of a thousand rows is a program of
+            // megabytes, and every other length would be prepared and kept
+            // anew); the rest of a batch is prepared without being kept.
             const ROW: &str = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
-            const SQLITE_ROWS: usize = 1000;
+            const SQLITE_ROWS: usize = 100;
             let mut written = 0;
             for part in rows.chunks(SQLITE_ROWS) {
                 let mut sql = String::with_capacity(128 + part.len() * (ROW.len() + 1));
@@ -299,7 +301,8 @@ pub async fn insert_rows(
                     sql.push_str(ROW);
                 }
                 sql.push_str(" on conflict (source_kind, source_id) do nothing");
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                let mut q =
+                    sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(part.len() == SQLITE_ROWS);
                 for r in part {
                     q = q
                         .bind(r.id)
@@ -393,7 +396,7 @@ pub async fn add_replies(ex: Ex<'_>, counts: &[(i64, i64)]) -> Result<(), sqlx::
                 "with d (id, n) as (values {rows}) \
                  update comments set reply_count = reply_count + d.n from d where comments.id = d.id"
             );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
             for (id, n) in counts {
                 q = q.bind(*id).bind(*n);
             }

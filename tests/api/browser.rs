@@ -257,6 +257,7 @@ async fn a_reader_claims_their_imported_comments_in_chromium() {
             skip_hidden: false,
             host_alias: Vec::new(),
             map: Some(map),
+            batch: masthead::import::BATCH,
         }),
         app.now(),
         false,
