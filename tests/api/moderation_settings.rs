@@ -529,16 +529,23 @@ async fn restoring_a_built_in_list_shows_it_and_saving_makes_it_built_in_again()
     assert_eq!(r.status, 303, "{}", r.body);
     let g = stored_guidelines(&app).await.unwrap();
     assert!(g.get("banned").is_none(), "{g}");
+    // The built-in list's distinct entries, as the screen counts them.
+    let built_in = masthead::moderation::Guidelines::default()
+        .banned
+        .iter()
+        .map(|e| e.trim().to_lowercase())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
     assert!(
         a.get(PATH)
             .await
             .body
-            .contains("Saved: the built-in list, 54 entries")
+            .contains(&format!("Saved: the built-in list, {built_in} entries"))
     );
     let log = log(&app).await;
     assert_eq!(log.len(), 2);
     assert!(
-        log[1].2.contains("banned: back to the built-in list, 54 added, 2 removed (flibbertigibbet, snollygoster*)"),
+        log[1].2.contains(&format!("banned: back to the built-in list, {built_in} added, 2 removed (flibbertigibbet, snollygoster*)")),
         "{log:?}"
     );
 
