@@ -202,18 +202,21 @@ impl<'a> Writer<'a> {
         // transaction a batch still (a parent comes before its replies).
         loop {
             let rest = rows.split_off(rows.len().min(self.limits.batch));
+            let mut repeats = 0;
             loop {
                 match self.try_write(import_id, rows, flush_waiting).await {
-                    Ok(done) => {
+                    Ok(mut done) => {
+                        done.already += repeats;
                         self.apply(done, authors, report);
                         break;
                     }
-                    Err((e, back)) if !self.look_up_all => {
+                    Err((e, back, left_out)) if !self.look_up_all => {
                         tracing::debug!(error = %e, "import: a batch met stored rows; writing it again, looking them up");
                         self.look_up_all = true;
+                        repeats += left_out;
                         rows = back;
                     }
-                    Err((e, _)) => return Err(e),
+                    Err((e, _, _)) => return Err(e),
                 }
             }
             if rest.is_empty() {
@@ -230,11 +233,11 @@ impl<'a> Writer<'a> {
         import_id: i64,
         rows: Vec<imports::Row>,
         flush_waiting: bool,
-    ) -> Result<Written, (ImportError, Vec<imports::Row>)> {
+    ) -> Result<Written, (ImportError, Vec<imports::Row>, u64)> {
         let kind = self.kind.name();
         let mut tx = match self.db.begin().await {
             Ok(tx) => tx,
-            Err(e) => return Err((e.into(), rows)),
+            Err(e) => return Err((e.into(), rows, 0)),
         };
         let mut identities = HashMap::with_capacity(self.new_authors.len());
         for (placeholder, a) in &self.new_authors {
@@ -242,7 +245,7 @@ impl<'a> Writer<'a> {
                 Ok(id) => {
                     identities.insert(*placeholder, id);
                 }
-                Err(e) => return Err((e.into(), rows)),
+                Err(e) => return Err((e.into(), rows, 0)),
             }
         }
         // What the batch needs from the database: its own ids when they may
@@ -270,7 +273,7 @@ impl<'a> Writer<'a> {
         for part in wanted.chunks(1000) {
             match imports::find_sources(tx.ex(), kind, part).await {
                 Ok(found) => stored.extend(found.into_iter().map(|s| (s.source_id.clone(), s))),
-                Err(e) => return Err((e.into(), rows)),
+                Err(e) => return Err((e.into(), rows, 0)),
             }
         }
         let known = |key: &str, story: i64| -> Option<Placed> {
@@ -345,7 +348,7 @@ impl<'a> Writer<'a> {
 
         let ids = match imports::next_ids(tx.ex(), order.len()).await {
             Ok(ids) => ids,
-            Err(e) => return Err((e.into(), rows)),
+            Err(e) => return Err((e.into(), rows, 0)),
         };
         let mut placed: Vec<Placed> = Vec::with_capacity(order.len());
         // Where in the order each row's thread top is, when in this batch.
@@ -403,10 +406,11 @@ impl<'a> Writer<'a> {
             .iter()
             .map(|&j| slots[j].take().expect("each row waits once"))
             .collect();
+        // The repeats it left out are not given back: they are counted here.
         let give_back = |e: ImportError, out: Vec<imports::Row>, waiting: Vec<imports::Row>| {
             let mut back = out;
             back.extend(waiting);
-            (e, back)
+            (e, back, already)
         };
         let written = match imports::insert_rows(tx.ex(), import_id, kind, &out).await {
             Ok(n) => n,
