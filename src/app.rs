@@ -180,7 +180,7 @@ pub async fn publication_guidelines(
 
 /// Guidelines with the publication's own host among the allowed link hosts:
 /// a link to one of its own stories is not an outside link.
-fn own_hosts(
+pub fn own_hosts(
     config: &Config,
     mut g: crate::moderation::Guidelines,
 ) -> crate::moderation::Guidelines {

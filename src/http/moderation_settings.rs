@@ -814,14 +814,9 @@ fn describe_changes(
 }
 
 /// The publication's own host is always among the allowed link hosts, as
-/// the server applies the guidelines (`app.rs`).
-fn with_own_host(state: &AppState, mut g: Guidelines) -> Guidelines {
-    if let Some(url::Host::Domain(host)) = state.config.public_url.host()
-        && !g.allowed_link_hosts.iter().any(|h| h == host)
-    {
-        g.allowed_link_hosts.push(host.to_string());
-    }
-    g
+/// the server applies the guidelines.
+fn with_own_host(state: &AppState, g: Guidelines) -> Guidelines {
+    crate::app::own_hosts(&state.config, g)
 }
 
 /// A list as the template shows it.
