@@ -18,6 +18,7 @@ use crate::db::media::{Media, NewMedia};
 pub const WIDTHS: &[u32] = &[320, 480, 640, 960, 1280, 1600];
 
 /// A photo decoded and written to the media folder, ready for its row.
+#[derive(Clone, Debug)]
 pub struct Stored {
     pub sha256: String,
     pub ext: &'static str,
@@ -62,6 +63,25 @@ fn stem(sha256: &str) -> &str {
 /// Decodes `bytes`, writes the original and its renditions into `dir`, and
 /// says what was stored. Adding the same picture twice writes nothing new.
 pub fn store(dir: &Path, bytes: &[u8]) -> Result<Stored, MediaError> {
+    let (stored, img) = inspect(bytes)?;
+    let (sha256, ext, width) = (&stored.sha256, stored.ext, stored.width);
+    std::fs::create_dir_all(dir)?;
+    let original = dir.join(format!("{}.{ext}", stem(sha256)));
+    if !original.exists() {
+        write_atomically(&original, bytes)?;
+    }
+    for &w in WIDTHS.iter().filter(|&&w| w <= width) {
+        let path = rendition_path(dir, sha256, w);
+        if !path.exists() {
+            write_atomically(&path, &rendition(&img, w)?)?;
+        }
+    }
+    Ok(stored)
+}
+
+/// Decodes `bytes` and checks them as [`store`] does, writing nothing: what
+/// would be stored, and the decoded picture.
+pub fn inspect(bytes: &[u8]) -> Result<(Stored, DynamicImage), MediaError> {
     let format = image::guess_format(bytes)?;
     let (ext, mime) = match format {
         ImageFormat::Png => ("png", "image/png"),
@@ -73,26 +93,15 @@ pub fn store(dir: &Path, bytes: &[u8]) -> Result<Stored, MediaError> {
     if width < WIDTHS[0] {
         return Err(MediaError::TooSmall(width, height));
     }
-    let sha256 = hex::encode(Sha256::digest(bytes));
-    std::fs::create_dir_all(dir)?;
-    let original = dir.join(format!("{}.{ext}", stem(&sha256)));
-    if !original.exists() {
-        write_atomically(&original, bytes)?;
-    }
-    for &w in WIDTHS.iter().filter(|&&w| w <= width) {
-        let path = rendition_path(dir, &sha256, w);
-        if !path.exists() {
-            write_atomically(&path, &rendition(&img, w)?)?;
-        }
-    }
-    Ok(Stored {
-        sha256,
+    let stored = Stored {
+        sha256: hex::encode(Sha256::digest(bytes)),
         ext,
         mime,
         width,
         height,
         byte_size: bytes.len() as u64,
-    })
+    };
+    Ok((stored, img))
 }
 
 /// Encodes a JPEG of the picture scaled to `width`.

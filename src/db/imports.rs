@@ -1009,7 +1009,7 @@ async fn photo_id(
         added.photos_reused += 1;
         return Ok(id);
     }
-    let id = super::media::insert_or_get(reborrow(&mut ex), &p.as_new(now)).await?;
+    let id = super::media::insert_or_get(reborrow(&mut ex), &p.as_new(now, false)).await?;
     execute!(
         ex,
         "insert into import_media (import_id, media_id) values ($1, $2) \

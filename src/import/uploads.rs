@@ -11,11 +11,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use image::{GenericImageView, ImageFormat};
-use sha2::{Digest, Sha256};
-
-use crate::db::media::NewMedia;
-use crate::media::{self, MediaError};
+use crate::media;
 
 /// Pictures larger than this are not read (a WordPress upload rarely is).
 pub const MAX_BYTES: u64 = 50 << 20;
@@ -23,30 +19,7 @@ pub const MAX_BYTES: u64 = 50 << 20;
 pub const SHOWN_PROBLEMS: usize = 20;
 
 /// A picture found in the uploads folder: what its media row needs.
-#[derive(Clone, Debug)]
-pub struct Picture {
-    pub sha256: String,
-    pub ext: &'static str,
-    pub mime: &'static str,
-    pub width: u32,
-    pub height: u32,
-    pub byte_size: u64,
-}
-
-impl Picture {
-    pub fn as_new(&self, created_at: i64) -> NewMedia<'_> {
-        NewMedia {
-            sha256: &self.sha256,
-            ext: self.ext,
-            mime: self.mime,
-            width: self.width as i64,
-            height: self.height as i64,
-            byte_size: self.byte_size as i64,
-            created_at,
-            is_demo: false,
-        }
-    }
-}
+pub type Picture = media::Stored;
 
 /// A photo of a post, ready for its story: the picture and its words.
 #[derive(Clone, Debug)]
@@ -216,41 +189,11 @@ impl Uploads {
         }
         let bytes = std::fs::read(path).map_err(|e| format!("cannot be read: {e}"))?;
         let checked = match &self.media_dir {
-            Some(dir) => media::store(dir, &bytes).map(|s| Picture {
-                sha256: s.sha256,
-                ext: s.ext,
-                mime: s.mime,
-                width: s.width,
-                height: s.height,
-                byte_size: s.byte_size,
-            }),
-            None => check(&bytes),
+            Some(dir) => media::store(dir, &bytes),
+            None => media::inspect(&bytes).map(|(p, _)| p),
         };
         checked.map_err(|e| e.to_string())
     }
-}
-
-/// What [`media::store`] checks, without writing anything (a dry run).
-fn check(bytes: &[u8]) -> Result<Picture, MediaError> {
-    let format = image::guess_format(bytes)?;
-    let (ext, mime) = match format {
-        ImageFormat::Png => ("png", "image/png"),
-        ImageFormat::Jpeg => ("jpg", "image/jpeg"),
-        _ => return Err(MediaError::Unsupported),
-    };
-    let img = image::load_from_memory_with_format(bytes, format)?;
-    let (width, height) = img.dimensions();
-    if width < media::WIDTHS[0] {
-        return Err(MediaError::TooSmall(width, height));
-    }
-    Ok(Picture {
-        sha256: hex::encode(Sha256::digest(bytes)),
-        ext,
-        mime,
-        width,
-        height,
-        byte_size: bytes.len() as u64,
-    })
 }
 
 const UPLOADS: &str = "wp-content/uploads/";
