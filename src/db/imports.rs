@@ -331,11 +331,8 @@ pub async fn insert_rows(
         Ex::Postgres(c) => {
             // One array a column: sixteen parameters whatever the batch.
             let col = |f: &dyn Fn(&Row) -> i64| rows.iter().map(f).collect::<Vec<i64>>();
-            let text = |f: &dyn Fn(&Row) -> &str| {
-                rows.iter()
-                    .map(|r| f(r).to_string())
-                    .collect::<Vec<String>>()
-            };
+            let text =
+                |f: &dyn for<'r> Fn(&'r Row) -> &'r str| rows.iter().map(f).collect::<Vec<&str>>();
             let sql = format!(
                 "insert into comments ({COLUMNS}) \
                  select id, $1, $2, story_id, parent_id, root_id, depth, author_name, body, status, \
@@ -372,8 +369,8 @@ pub async fn insert_rows(
                 .bind(text(&|r| &r.source_id))
                 .bind(
                     rows.iter()
-                        .map(|r| r.source_parent.clone())
-                        .collect::<Vec<Option<String>>>(),
+                        .map(|r| r.source_parent.as_deref())
+                        .collect::<Vec<Option<&str>>>(),
                 )
                 .bind(col(&|r| r.identity))
                 .bind(col(&|r| r.reply_count))
