@@ -633,8 +633,9 @@ pub struct Queued {
 }
 
 /// Comments waiting for a moderator: held ones, and shown ones with open
-/// reports; oldest first. `search` (lower-case, may be empty) matches the
-/// text or the author's name.
+/// reports; oldest first. Both are found through small indexes (held
+/// comments, open reports), never by reading the shown ones. `search`
+/// (lower-case, may be empty) matches the text or the author's name.
 pub async fn queue(ex: Ex<'_>, search: &str, limit: i64) -> Result<Vec<Queued>, sqlx::Error> {
     let pattern = format!(
         "%{}%",
@@ -647,8 +648,9 @@ pub async fn queue(ex: Ex<'_>, search: &str, limit: i64) -> Result<Vec<Queued>, 
         "select {COLUMNS}, s.headline, sec.slug as section_slug, s.slug, \
          (select count(*) from comment_reports r where r.comment_id = c.id and r.resolved_at is null) as open_reports \
          from comments c join stories s on s.id = c.story_id join sections sec on sec.id = s.section_id \
-         where (c.status = 'pending' or (c.status = 'visible' and exists \
-           (select 1 from comment_reports r where r.comment_id = c.id and r.resolved_at is null))) \
+         where c.id in (select id from comments where status = 'pending' \
+           union select comment_id from comment_reports where resolved_at is null) \
+         and c.status in ('pending', 'visible') \
          and ($1 = '' or lower(c.body) like $2 escape '\\' or lower(c.author_name) like $2 escape '\\') \
          order by c.created_at, c.id limit $3"
     );
