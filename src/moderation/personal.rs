@@ -10,7 +10,11 @@
 //! - a belittling noun said of the reader ("you are a child", "you're such a
 //!   joke", "don't be such a baby", "what a joke you are") is personal, and
 //!   so is any insulting or rude noun in that construction; "my child", "the
-//!   policy is a joke" and "you are a child of the eighties" are not;
+//!   policy is a joke" and "you are a child of the eighties" are not; a word
+//!   for vermin or refuse needs no article ("you are scum", "you people are
+//!   human garbage");
+//! - an insulting adjective after "are you" is said of the reader, with
+//!   intensifiers between, profane ones too ("are you f***ing dumb?");
 //! - phrases aimed at the reader ("shut up", "get a life") are personal;
 //! - profanity aimed at the reader ("f*** you", "F v < k you") is personal
 //!   too, and so are insults at the reader's family ("your mother is a ...");
@@ -168,7 +172,7 @@ const PHRASE_WORDS: &[&str] = &[
     "obviously",
     "like",
 ];
-/// "are you really this stupid?"
+/// "are you really this stupid?", "are you f***ing dumb?"
 const INTENSIFIERS: &[&str] = &[
     "really",
     "this",
@@ -180,6 +184,16 @@ const INTENSIFIERS: &[&str] = &[
     "truly",
     "seriously",
     "honestly",
+    "fucking",
+    "fuckin",
+    "freaking",
+    "frickin",
+    "friggin",
+    "frigging",
+    "effing",
+    "bloody",
+    "damn",
+    "goddamn",
 ];
 const ARTICLES: &[&str] = &["a", "an", "such", "the", "one", "another"];
 /// What may follow the noun when it is the end of the noun phrase: "you are
@@ -321,6 +335,13 @@ fn noun_said_of(
             && let Some(pat) = person_noun(checker, t)
         {
             return Some(pat);
+        }
+        // Words for vermin and refuse need no article: "you are scum",
+        // "you people are human garbage", "the scum of the earth".
+        if let Some(pat) = checker.dehumanising.find(t)
+            && (noun_ends(texts, words, k) || texts.get(k + 1) == Some(&"of"))
+        {
+            return Some(pat.word.clone());
         }
         // Otherwise an adjective: "you are a sad little ...".
     }

@@ -419,6 +419,9 @@ fn a_belittling_noun_said_of_the_reader_is_personal_but_not_said_of_anything_els
         "you're a real dick",
         "Your a loser and everyone knows it.",
         "You sir, are a fraud.",
+        "You are human garbage.",
+        "You people are the scum of the earth.",
+        "Are you fucking dumb? Read the article.",
     ] {
         assert_case(text, Some(Reason::Personal));
     }
@@ -431,6 +434,7 @@ fn a_belittling_noun_said_of_the_reader_is_personal_but_not_said_of_anything_els
         "You are not a child any more, the article says, once you turn eighteen.",
         "The government is a disgrace on this issue, and voters will remember it.",
         "That umpiring decision was a joke, the ball was clearly missing leg.",
+        "Are you really sure the bloody bridge will open in May?",
     ] {
         assert_case(text, None);
     }
