@@ -44,5 +44,5 @@ run bench/moderation/hinglish.jsonl \
   --min english_kept=0.95 --min non_english_caught=0.9
 run bench/moderation/civil_en.jsonl --min ok_approved=0.99
 run "$WORK/insults_train.jsonl" \
-  --min personal_f1=0.69 --min personal_precision=0.66 --min personal_recall=0.73
+  --min personal_f1=0.70 --min personal_precision=0.66 --min personal_recall=0.74
 echo "moderation-eval: every floor held"
