@@ -19,21 +19,26 @@ fn unwanted(c: char) -> bool {
 /// removed, trailing spaces cut from each line, at most one blank line in a
 /// row, no blank lines at either end.
 pub fn clean(input: &str) -> String {
-    let text = input.replace("\r\n", "\n").replace('\r', "\n");
-    let mut out = String::with_capacity(text.len());
+    let mut out = String::with_capacity(input.len());
     let mut blank_run = 0;
-    for line in text.split('\n') {
-        let line: String = line.chars().filter(|c| !unwanted(*c)).collect();
-        let line = line.trim_end();
-        if line.trim().is_empty() {
-            blank_run += 1;
-            continue;
+    let mut line = String::new();
+    // "\r\n", "\n" and "\r" each end a line.
+    for piece in input.split('\n') {
+        let piece = piece.strip_suffix('\r').unwrap_or(piece);
+        for raw in piece.split('\r') {
+            line.clear();
+            line.extend(raw.chars().filter(|c| !unwanted(*c)));
+            let kept = line.trim_end();
+            if kept.trim().is_empty() {
+                blank_run += 1;
+                continue;
+            }
+            if !out.is_empty() {
+                out.push_str(if blank_run > 0 { "\n\n" } else { "\n" });
+            }
+            blank_run = 0;
+            out.push_str(kept);
         }
-        if !out.is_empty() {
-            out.push_str(if blank_run > 0 { "\n\n" } else { "\n" });
-        }
-        blank_run = 0;
-        out.push_str(line);
     }
     out
 }
@@ -185,6 +190,8 @@ mod tests {
             ("Plain text.", "Plain text."),
             ("  Padded  \r\n", "  Padded"),
             ("One\r\nTwo\rThree", "One\nTwo\nThree"),
+            ("A\r\r\nB\r", "A\n\nB"),
+            ("A\r\n\r\nB", "A\n\nB"),
             ("A\n\n\n\nB", "A\n\nB"),
             ("\n\nA\n\n", "A"),
             ("Right\u{202E}txt.exe", "Righttxt.exe"),

@@ -29,13 +29,21 @@ pub fn to_text(html: &str) -> String {
         let tag = &after[..gt];
         rest = &after[gt + 1..];
         let closing = tag.starts_with('/');
-        let name: String = tag
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
-        match (name.as_str(), closing) {
+        let bare = tag.trim_start_matches('/');
+        let end = bare
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(bare.len());
+        // Tag names of interest are short: a longer one is none of them.
+        let mut lower = [0u8; 10];
+        let name = match &bare.as_bytes()[..end] {
+            b if b.len() <= lower.len() => {
+                lower[..b.len()].copy_from_slice(b);
+                lower[..b.len()].make_ascii_lowercase();
+                std::str::from_utf8(&lower[..b.len()]).unwrap_or("")
+            }
+            _ => "",
+        };
+        match (name, closing) {
             ("p" | "div" | "blockquote" | "ul" | "ol" | "pre", _) => out.push_str("\n\n"),
             ("br", _) => out.push('\n'),
             ("li", false) => out.push_str("\n- "),
