@@ -151,7 +151,21 @@ fn init_tracing() {
         .init();
 }
 
+/// glibc keeps memory a program frees for its next allocations, and raises
+/// how much it keeps as larger blocks are freed (up to 32 MB a thread): a
+/// million-comment import held 50 MB more at its peak than it used. A fixed
+/// threshold of 1 MB gives the rest back to the system.
+fn limit_retained_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes the allocator's settings; called first
+    // thing, before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 20);
+    }
+}
+
 fn main() -> ExitCode {
+    limit_retained_memory();
     init_tracing();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -2,6 +2,8 @@
 //! pass that links replies to parents, undo, and the identities of the
 //! imported authors that members can claim.
 
+use std::collections::HashMap;
+
 use super::{Count, Ex, Id, stories::reborrow};
 use crate::import::{Author, Thread};
 use crate::{execute, fetch_all, fetch_all_in, fetch_one, fetch_optional};
@@ -138,28 +140,84 @@ pub async fn identities_of(ex: Ex<'_>, import_id: i64) -> Result<Vec<(String, i6
     Ok(rows.into_iter().map(|r| (r.author_key, r.id)).collect())
 }
 
-pub async fn add_identity(mut ex: Ex<'_>, import_id: i64, a: &Author) -> Result<i64, sqlx::Error> {
-    if let Some(r) = fetch_optional!(
-        reborrow(&mut ex),
-        Id,
-        "insert into import_identities (import_id, author_key, name, email, verified) \
-         values ($1, $2, $3, $4, $5) on conflict (import_id, author_key) do nothing returning id",
-        import_id,
-        &a.key,
-        &a.name,
-        a.email.as_deref(),
-        a.verified
-    )? {
-        return Ok(r.id);
+#[derive(sqlx::FromRow)]
+struct IdentityKey {
+    id: i64,
+    author_key: String,
+}
+
+/// Writes the identities of these authors (new to this run; an earlier run
+/// of the same file may have written some), answering each one's id in
+/// their order. A statement writes up to 500.
+pub async fn add_identities(
+    mut ex: Ex<'_>,
+    import_id: i64,
+    authors: &[&Author],
+) -> Result<Vec<i64>, sqlx::Error> {
+    let mut ids: HashMap<String, i64> = HashMap::with_capacity(authors.len());
+    for part in authors.chunks(500) {
+        let sqlite = matches!(ex, Ex::Sqlite(_));
+        let rows: Vec<String> = (0..part.len())
+            .map(|i| match sqlite {
+                true => "(?, ?, ?, ?, ?)".to_string(),
+                false => format!("({})", super::placeholders(i * 5, 5)),
+            })
+            .collect();
+        let sql = format!(
+            "insert into import_identities (import_id, author_key, name, email, verified) \
+             values {} on conflict (import_id, author_key) do nothing returning id, author_key",
+            rows.join(", ")
+        );
+        let new: Vec<IdentityKey> = match reborrow(&mut ex) {
+            Ex::Sqlite(c) => {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                for a in part {
+                    q = q.bind(import_id).bind(&a.key).bind(&a.name);
+                    q = q.bind(a.email.as_deref()).bind(a.verified);
+                }
+                q.fetch_all(&mut *c).await?
+            }
+            Ex::Postgres(c) => {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                for a in part {
+                    q = q.bind(import_id).bind(&a.key).bind(&a.name);
+                    q = q.bind(a.email.as_deref()).bind(a.verified);
+                }
+                q.fetch_all(&mut *c).await?
+            }
+        };
+        ids.extend(new.into_iter().map(|r| (r.author_key, r.id)));
+        // Those written before: looked up.
+        let old: Vec<&str> = part
+            .iter()
+            .map(|a| a.key.as_str())
+            .filter(|k| !ids.contains_key(*k))
+            .collect();
+        if old.is_empty() {
+            continue;
+        }
+        let list = match reborrow(&mut ex) {
+            Ex::Sqlite(_) => vec!["?"; old.len()].join(","),
+            Ex::Postgres(_) => super::placeholders(1, old.len()),
+        };
+        let sql = format!(
+            "select id, author_key from import_identities \
+             where import_id = {} and author_key in ({list})",
+            if sqlite { "?" } else { "$1" }
+        );
+        let found = fetch_all_in!(
+            reborrow(&mut ex),
+            IdentityKey,
+            sql,
+            old.iter().copied(),
+            import_id
+        )?;
+        ids.extend(found.into_iter().map(|r| (r.author_key, r.id)));
     }
-    Ok(fetch_one!(
-        ex,
-        Id,
-        "select id from import_identities where import_id = $1 and author_key = $2",
-        import_id,
-        &a.key
-    )?
-    .id)
+    authors
+        .iter()
+        .map(|a| ids.get(&a.key).copied().ok_or(sqlx::Error::RowNotFound))
+        .collect()
 }
 
 /// A comment to write, placed in its thread before it is written: its id
@@ -217,7 +275,8 @@ pub async fn find_sources(
     if source_ids.is_empty() {
         return Ok(Vec::new());
     }
-    // Plain `?`s on SQLite, for the reason given at [`insert_rows`].
+    // Plain `?`s on SQLite: it looks a numbered parameter (`$n`) up by its
+    // name in a list, so a thousand of them make binding quadratic.
     let list = match ex {
         Ex::Sqlite(_) => vec!["?"; source_ids.len()].join(","),
         Ex::Postgres(_) => super::placeholders(1, source_ids.len()),
@@ -262,6 +321,129 @@ pub async fn next_ids(ex: Ex<'_>, n: usize) -> Result<Vec<i64>, sqlx::Error> {
     })
 }
 
+/// The indexes of comments a bulk import (`--bulk`) sets aside while it
+/// writes and builds once at the end. Kept: the primary key and the
+/// idempotency key, the source key (the import looks its rows up by it),
+/// and the import's own two small ones.
+const SET_ASIDE: [&str; 6] = [
+    "comments_story_idx",
+    "comments_root_idx",
+    "comments_member_idx",
+    "comments_pending_idx",
+    "comments_parent_idx",
+    "comments_identity_idx",
+];
+
+#[derive(sqlx::FromRow)]
+struct IndexDef {
+    name: String,
+    definition: String,
+}
+
+/// Drops the indexes of [`SET_ASIDE`], keeping their definitions in
+/// `set_aside_indexes` in the same transaction, so that whatever stops the
+/// import, the next command that opens the store builds them again
+/// ([`rebuild_indexes`]). Answers how many were set aside.
+pub async fn set_aside_indexes(db: &super::Db) -> Result<usize, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let mut n = 0;
+    for name in SET_ASIDE {
+        let def = match tx.ex() {
+            Ex::Sqlite(c) => {
+                sqlx::query_as::<_, (String,)>(
+                    "select sql from sqlite_master where type = 'index' and name = ?",
+                )
+                .bind(name)
+                .fetch_optional(&mut *c)
+                .await?
+            }
+            Ex::Postgres(c) => {
+                sqlx::query_as::<_, (String,)>(
+                    "select indexdef from pg_indexes \
+                     where schemaname = current_schema() and indexname = $1",
+                )
+                .bind(name)
+                .fetch_optional(&mut *c)
+                .await?
+            }
+        };
+        let Some((definition,)) = def else { continue };
+        execute!(
+            tx.ex(),
+            "insert into set_aside_indexes (name, definition) values ($1, $2)",
+            name,
+            definition
+        )?;
+        execute!(tx.ex(), sqlx::AssertSqlSafe(format!("drop index {name}")))?;
+        n += 1;
+    }
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// Builds the indexes a bulk import set aside, if any, in one transaction.
+/// Answers how many.
+pub async fn rebuild_indexes(db: &super::Db) -> Result<usize, sqlx::Error> {
+    let defs = {
+        let mut c = db.read().await?;
+        fetch_all!(
+            c.ex(),
+            IndexDef,
+            "select name, definition from set_aside_indexes order by name"
+        )?
+    };
+    if defs.is_empty() {
+        return Ok(0);
+    }
+    // SQLite sorts an index's entries in pieces of its page cache's size
+    // and merges them through temporary files: kept in memory (as the
+    // server keeps them) a million comments' worth held 100 MB more.
+    let sqlite = matches!(db, super::Db::Sqlite { .. });
+    if sqlite {
+        let mut c = db.write().await?;
+        execute!(c.ex(), "pragma temp_store = file")?;
+    }
+    let built = build_set_aside(db).await;
+    if sqlite {
+        let mut c = db.write().await?;
+        execute!(c.ex(), "pragma temp_store = memory")?;
+    }
+    built
+}
+
+async fn build_set_aside(db: &super::Db) -> Result<usize, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let mut n = 0;
+    for d in fetch_all!(
+        tx.ex(),
+        IndexDef,
+        "select name, definition from set_aside_indexes order by name"
+    )? {
+        execute!(tx.ex(), sqlx::AssertSqlSafe(if_not_exists(&d.definition)))?;
+        execute!(
+            tx.ex(),
+            "delete from set_aside_indexes where name = $1",
+            d.name
+        )?;
+        n += 1;
+    }
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// An index's definition as the catalogue gives it ("CREATE [UNIQUE] INDEX
+/// name ON …", in either case), made to do nothing if it exists.
+fn if_not_exists(definition: &str) -> String {
+    let lower = definition.to_ascii_lowercase();
+    match lower.find(" index ") {
+        Some(at) if lower.starts_with("create ") => {
+            let end = at + " index ".len();
+            format!("{}if not exists {}", &definition[..end], &definition[end..])
+        }
+        _ => definition.to_string(),
+    }
+}
+
 /// Writes rows already placed (ids, parents, threads given). Answers how
 /// many were written: fewer than given when some were there already (same
 /// platform and id), which the caller treats as a reason to look them up.
@@ -279,52 +461,39 @@ pub async fn insert_rows(
          source_parent, import_identity_id, reply_count";
     Ok(match ex {
         Ex::Sqlite(c) => {
-            // SQLite looks a numbered parameter's name up in a list as long
-            // as the statement's (thousands of them would make binding
-            // quadratic): every row binds its values to plain `?`s. A
-            // statement takes SQLITE_ROWS rows: one statement prepared once
-            // and kept (a statement of a thousand rows is a program of
-            // megabytes, and every other length would be prepared and kept
-            // anew); the rest of a batch is prepared without being kept.
-            const ROW: &str = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
-            const SQLITE_ROWS: usize = 100;
+            // The values are written into the statement as literals, not
+            // bound: the driver copies each bound string twice more (into
+            // its list of arguments, then into SQLite), and on a large
+            // import binding cost more than SQLite's parsing of the same
+            // values as literals (docs/benchmarks.md). [`sql_text`] quotes
+            // every string, so no text of the file can end its literal.
+            // A statement takes up to 500 rows, and ends early past 1 MB of
+            // text (imported comments can be long).
+            const SQLITE_ROWS: usize = 500;
+            const SQLITE_BYTES: usize = 1 << 20;
             let mut written = 0;
-            for part in rows.chunks(SQLITE_ROWS) {
-                let mut sql = String::with_capacity(128 + part.len() * (ROW.len() + 1));
+            let mut sql = String::new();
+            let mut rest = rows;
+            while !rest.is_empty() {
+                sql.clear();
                 sql.push_str("insert into comments (");
                 sql.push_str(COLUMNS);
                 sql.push_str(") values ");
-                for i in 0..part.len() {
-                    if i > 0 {
+                let mut n = 0;
+                while n < rest.len() && n < SQLITE_ROWS && (n == 0 || sql.len() < SQLITE_BYTES) {
+                    if n > 0 {
                         sql.push(',');
                     }
-                    sql.push_str(ROW);
+                    write_sqlite_row(&mut sql, import_id, kind, &rest[n]);
+                    n += 1;
                 }
+                rest = &rest[n..];
                 sql.push_str(" on conflict (source_kind, source_id) do nothing");
-                let mut q =
-                    sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(part.len() == SQLITE_ROWS);
-                for r in part {
-                    q = q
-                        .bind(r.id)
-                        .bind(import_id)
-                        .bind(kind)
-                        .bind(r.story_id)
-                        .bind(r.parent_id)
-                        .bind(r.root_id)
-                        .bind(r.depth)
-                        .bind(&r.author_name)
-                        .bind(&r.body)
-                        .bind(r.status)
-                        .bind(r.verdict)
-                        .bind(&r.reasons)
-                        .bind(&r.scores)
-                        .bind(r.created_at)
-                        .bind(&r.source_id)
-                        .bind(r.source_parent.as_deref())
-                        .bind(r.identity)
-                        .bind(r.reply_count);
-                }
-                written += q.execute(&mut *c).await?.rows_affected();
+                written += sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                    .persistent(false)
+                    .execute(&mut *c)
+                    .await?
+                    .rows_affected();
             }
             written
         }
@@ -379,6 +548,60 @@ pub async fn insert_rows(
                 .rows_affected()
         }
     })
+}
+
+/// One row of [`insert_rows`]'s statement on SQLite, in the order of its
+/// columns.
+fn write_sqlite_row(sql: &mut String, import_id: i64, kind: &str, r: &Row) {
+    use std::fmt::Write as _;
+    let _ = write!(sql, "({},{import_id},", r.id);
+    sql_text(sql, kind);
+    let _ = write!(sql, ",{},", r.story_id);
+    match r.parent_id {
+        Some(p) => {
+            let _ = write!(sql, "{p}");
+        }
+        None => sql.push_str("null"),
+    }
+    let _ = write!(sql, ",{},{},", r.root_id, r.depth);
+    for text in [
+        r.author_name.as_str(),
+        &r.body,
+        r.status,
+        r.verdict,
+        &r.reasons,
+        &r.scores,
+    ] {
+        sql_text(sql, text);
+        sql.push(',');
+    }
+    let _ = write!(sql, "{},", r.created_at);
+    sql_text(sql, &r.source_id);
+    sql.push(',');
+    match &r.source_parent {
+        Some(p) => sql_text(sql, p),
+        None => sql.push_str("null"),
+    }
+    let _ = write!(sql, ",{},{})", r.identity, r.reply_count);
+}
+
+/// `text` as an SQLite string literal: in single quotes, each quote
+/// doubled (SQLite's literals know no other escape). A NUL, which would
+/// end the statement where SQLite reads it, becomes U+FFFD.
+fn sql_text(sql: &mut String, text: &str) {
+    sql.reserve(text.len() + 2);
+    sql.push('\'');
+    for (i, part) in text.split('\'').enumerate() {
+        if i > 0 {
+            sql.push_str("''");
+        }
+        if part.contains('\0') {
+            sql.push_str(&part.replace('\0', "\u{FFFD}"));
+        } else {
+            sql.push_str(part);
+        }
+    }
+    sql.push('\'');
 }
 
 /// Adds visible replies to threads stored before this batch: (root, how many).
@@ -1176,4 +1399,50 @@ pub async fn add_story(
     added.story_id = story_id;
     added.new = true;
     Ok(added)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::if_not_exists;
+
+    #[test]
+    fn text_is_quoted_whatever_it_holds() {
+        for (given, wanted) in [
+            ("plain", "'plain'"),
+            ("", "''"),
+            ("it's", "'it''s'"),
+            (
+                "'); drop table comments; --",
+                "'''); drop table comments; --'",
+            ),
+            ("''", "''''''"),
+            ("a\0b", "'a\u{FFFD}b'"),
+            ("मानसून \\ \"x\"", "'मानसून \\ \"x\"'"),
+        ] {
+            let mut out = String::new();
+            super::sql_text(&mut out, given);
+            assert_eq!(out, wanted, "{given:?}");
+        }
+    }
+
+    #[test]
+    fn definitions_are_made_safe_to_run_twice() {
+        for (given, wanted) in [
+            (
+                "create index comments_story_idx on comments (story_id, status, created_at)",
+                "create index if not exists comments_story_idx on comments (story_id, status, created_at)",
+            ),
+            (
+                "CREATE INDEX comments_parent_idx ON public.comments USING btree (parent_id) WHERE (parent_id IS NOT NULL)",
+                "CREATE INDEX if not exists comments_parent_idx ON public.comments USING btree (parent_id) WHERE (parent_id IS NOT NULL)",
+            ),
+            (
+                "CREATE UNIQUE INDEX k ON t (a)",
+                "CREATE UNIQUE INDEX if not exists k ON t (a)",
+            ),
+            ("drop table x", "drop table x"),
+        ] {
+            assert_eq!(if_not_exists(given), wanted);
+        }
+    }
 }

@@ -496,6 +496,10 @@ pub const NOT_EXPORTED: &[(&str, &str)] = &[
         "the one-reply-mail-an-hour rate counter",
     ),
     (
+        "set_aside_indexes",
+        "indexes a bulk import dropped for its length; built again when the store opens",
+    ),
+    (
         "_sqlx_migrations",
         "the schema's own version, made by `masthead migrate`",
     ),

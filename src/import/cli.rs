@@ -61,11 +61,17 @@ pub struct FileArgs {
     /// identifier, NEW a story id or its address here.
     #[arg(long, value_name = "FILE")]
     pub map: Option<PathBuf>,
-    /// Comments written in one transaction. Larger is quicker on SQLite;
-    /// the site's own writes wait for each transaction (about half a
-    /// second for 5,000 comments).
-    #[arg(long, value_name = "N", default_value_t = super::BATCH, value_parser = parse_batch)]
-    pub batch: usize,
+    /// Comments written in one transaction (default 5,000; 20,000 with
+    /// --bulk). Larger is quicker on SQLite; the site's own writes wait for
+    /// each transaction (about half a second for 5,000 comments).
+    #[arg(long, value_name = "N", value_parser = parse_batch)]
+    pub batch: Option<usize>,
+    /// For a store not yet open to readers: write the comments without the
+    /// indexes pages read them by, and build those once at the end (several
+    /// times quicker for a large file; meanwhile the site's comment pages
+    /// and moderation queue are slow).
+    #[arg(long, conflicts_with = "dry_run")]
+    pub bulk: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -206,11 +212,16 @@ async fn import_file(
         map: args.map.clone(),
         progress,
         limits: super::writer::Limits {
-            batch: args.batch,
+            batch: args.batch.unwrap_or(if args.bulk {
+                super::BULK_BATCH
+            } else {
+                super::BATCH
+            }),
             ..Default::default()
         },
         uploads,
         media_dir: Some(config.media_dir()),
+        bulk: args.bulk,
     };
     let checker = if args.moderate {
         let g = crate::app::publication_guidelines(config, db).await?;

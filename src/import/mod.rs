@@ -29,6 +29,9 @@ pub use matching::Matcher;
 /// change pages all over the indexes: 5,000 rows a transaction import twice
 /// as fast as 1,000, and hold the write lock about half a second.
 pub const BATCH: usize = 5000;
+/// Comments written in one transaction by a bulk import (`--bulk`): the
+/// site is not open to readers, so longer transactions keep no one waiting.
+pub const BULK_BATCH: usize = 20_000;
 /// Records the reader hands on at a time.
 const PARSED: usize = 1000;
 /// Positions listed in the summary for one reason; the rest are counted.
@@ -191,6 +194,9 @@ pub struct Options {
     /// from, and the media folder they are stored in.
     pub uploads: Option<PathBuf>,
     pub media_dir: Option<PathBuf>,
+    /// Write without the indexes of comments the import does not read, and
+    /// build them at the end (for a store not yet open to readers).
+    pub bulk: bool,
 }
 
 /// A reason's count and the first positions (byte offsets; lines are
@@ -467,7 +473,11 @@ pub async fn run(
     report.import_id = import_id;
 
     let bar = progress_bar(opts.progress, file_size);
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Item>>(8);
+    // The reader keeps reading while a batch is written: it may get a
+    // batch ahead, so its time hides under the writing instead of adding
+    // to it.
+    let ahead = opts.limits.batch.div_ceil(PARSED) + 2;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Item>>(ahead);
     let parser = {
         let bar = bar.clone();
         let path = path.to_path_buf();
@@ -524,123 +534,140 @@ pub async fn run(
     // A dry run's pictures, to count each once.
     let mut dry_pictures = std::collections::HashSet::new();
 
-    while let Some(batch) = rx.recv().await {
-        for item in batch {
-            match item {
-                Item::Bad { pos, reason } => report.skip(&reason, pos),
-                Item::Story(s) => {
-                    uploads::note_problems(&mut report.images, &s);
-                    let id = match import_id {
-                        Some(import_id) => {
-                            let mut tx = db.begin().await?;
-                            let added = imports::add_story(tx.ex(), import_id, &s, now).await?;
-                            tx.commit().await?;
-                            if added.new {
-                                report.stories += 1;
+    // A bulk import writes without the indexes it does not read, and builds
+    // them once, after the last row (or whatever stops it).
+    let set_aside = match import_id {
+        Some(_) if opts.bulk => imports::set_aside_indexes(db).await?,
+        _ => 0,
+    };
+    let written: Result<(), ImportError> = async {
+        while let Some(batch) = rx.recv().await {
+            for item in batch {
+                match item {
+                    Item::Bad { pos, reason } => report.skip(&reason, pos),
+                    Item::Story(s) => {
+                        uploads::note_problems(&mut report.images, &s);
+                        let id = match import_id {
+                            Some(import_id) => {
+                                let mut tx = db.begin().await?;
+                                let added = imports::add_story(tx.ex(), import_id, &s, now).await?;
+                                tx.commit().await?;
+                                if added.new {
+                                    report.stories += 1;
+                                }
+                                report.images.imported += added.photos_new;
+                                report.images.reused += added.photos_reused;
+                                added.story_id
                             }
-                            report.images.imported += added.photos_new;
-                            report.images.reused += added.photos_reused;
-                            added.story_id
-                        }
-                        None => {
-                            report.stories += 1;
-                            uploads::count_dry(db, &s, &mut dry_pictures, &mut report.images)
-                                .await?;
-                            0
-                        }
-                    };
-                    made.insert(s.post_id.clone(), id);
-                }
-                Item::Thread(t) => {
-                    report.threads += 1;
-                    let story = if let Some(id) = made.remove(&t.source_id) {
-                        Some(id)
-                    } else if t.deleted {
-                        None
-                    } else {
-                        let mut conn = db.read().await?;
-                        matcher.find(conn.ex(), &t.link, &t.identifier).await?
-                    };
-                    if story.is_some() {
-                        report.matched_threads += 1;
-                    } else if !t.deleted {
-                        report.unmatched_threads += 1;
-                        if report.unmatched.len() < SHOWN_POSITIONS {
-                            let shown = if t.link.is_empty() {
-                                &t.identifier
-                            } else {
-                                &t.link
-                            };
-                            report.unmatched.push(shown.clone());
-                        }
-                        orphans.push((t.source_id.clone(), t.clone()));
-                    }
-                    threads.insert(
-                        t.source_id,
-                        ThreadInfo {
-                            story,
-                            deleted: t.deleted,
-                            orphan_posts: 0,
-                        },
-                    );
-                }
-                Item::Post(p) => {
-                    let Some(info) = threads.get_mut(&p.thread) else {
-                        report.skip("its thread is not in the file", p.pos);
-                        continue;
-                    };
-                    if info.deleted {
-                        report.skip("its thread was deleted", p.pos);
-                        continue;
-                    }
-                    let Some(story_id) = info.story else {
-                        info.orphan_posts += 1;
-                        report.orphan_posts += 1;
-                        continue;
-                    };
-                    if matches!(p.state, PostState::Deleted | PostState::Spam) && opts.skip_hidden {
-                        let why = if p.state == PostState::Spam {
-                            "spam (--skip-hidden)"
-                        } else {
-                            "deleted (--skip-hidden)"
+                            None => {
+                                report.stories += 1;
+                                uploads::count_dry(db, &s, &mut dry_pictures, &mut report.images)
+                                    .await?;
+                                0
+                            }
                         };
-                        report.skip(why, p.pos);
-                        continue;
+                        made.insert(s.post_id.clone(), id);
                     }
-                    if p.text.is_empty() && p.state == PostState::Visible {
-                        report.skip("no text", p.pos);
-                        continue;
+                    Item::Thread(t) => {
+                        report.threads += 1;
+                        let story = if let Some(id) = made.remove(&t.source_id) {
+                            Some(id)
+                        } else if t.deleted {
+                            None
+                        } else {
+                            let mut conn = db.read().await?;
+                            matcher.find(conn.ex(), &t.link, &t.identifier).await?
+                        };
+                        if story.is_some() {
+                            report.matched_threads += 1;
+                        } else if !t.deleted {
+                            report.unmatched_threads += 1;
+                            if report.unmatched.len() < SHOWN_POSITIONS {
+                                let shown = if t.link.is_empty() {
+                                    &t.identifier
+                                } else {
+                                    &t.link
+                                };
+                                report.unmatched.push(shown.clone());
+                            }
+                            orphans.push((t.source_id.clone(), t.clone()));
+                        }
+                        threads.insert(
+                            t.source_id,
+                            ThreadInfo {
+                                story,
+                                deleted: t.deleted,
+                                orphan_posts: 0,
+                            },
+                        );
                     }
-                    let identity = match authors.get_mut(&p.author.key) {
-                        Some((id, seen)) => {
-                            if !*seen {
-                                *seen = true;
+                    Item::Post(p) => {
+                        let Some(info) = threads.get_mut(&p.thread) else {
+                            report.skip("its thread is not in the file", p.pos);
+                            continue;
+                        };
+                        if info.deleted {
+                            report.skip("its thread was deleted", p.pos);
+                            continue;
+                        }
+                        let Some(story_id) = info.story else {
+                            info.orphan_posts += 1;
+                            report.orphan_posts += 1;
+                            continue;
+                        };
+                        if matches!(p.state, PostState::Deleted | PostState::Spam)
+                            && opts.skip_hidden
+                        {
+                            let why = if p.state == PostState::Spam {
+                                "spam (--skip-hidden)"
+                            } else {
+                                "deleted (--skip-hidden)"
+                            };
+                            report.skip(why, p.pos);
+                            continue;
+                        }
+                        if p.text.is_empty() && p.state == PostState::Visible {
+                            report.skip("no text", p.pos);
+                            continue;
+                        }
+                        let identity = match authors.get_mut(&p.author.key) {
+                            Some((id, seen)) => {
+                                if !*seen {
+                                    *seen = true;
+                                    report.authors += 1;
+                                    if p.author.verified {
+                                        report.verified_authors += 1;
+                                    }
+                                }
+                                *id
+                            }
+                            None => {
                                 report.authors += 1;
                                 if p.author.verified {
                                     report.verified_authors += 1;
                                 }
+                                // A placeholder until the batch writes it.
+                                fresh_id -= 1;
+                                authors.insert(p.author.key.clone(), (fresh_id, true));
+                                writer.new_author(fresh_id, p.author.clone());
+                                fresh_id
                             }
-                            *id
-                        }
-                        None => {
-                            report.authors += 1;
-                            if p.author.verified {
-                                report.verified_authors += 1;
-                            }
-                            // A placeholder until the batch writes it.
-                            fresh_id -= 1;
-                            authors.insert(p.author.key.clone(), (fresh_id, true));
-                            writer.new_author(fresh_id, p.author.clone());
-                            fresh_id
-                        }
-                    };
-                    let row = row_of(p, story_id, identity, checker);
-                    writer.push(row, &mut authors, &mut report).await?;
+                        };
+                        let row = row_of(p, story_id, identity, checker);
+                        writer.push(row, &mut authors, &mut report).await?;
+                    }
                 }
             }
         }
+        writer.finish(&mut authors, &mut report).await
     }
-    writer.finish(&mut authors, &mut report).await?;
+    .await;
+    if set_aside > 0 {
+        let built = std::time::Instant::now();
+        imports::rebuild_indexes(db).await?;
+        tracing::debug!(elapsed = ?built.elapsed(), "import: indexes set aside built again");
+    }
+    written?;
     let parsed = parser
         .await
         .map_err(|e| ImportError::Usage(format!("the reader stopped: {e}")))?;

@@ -101,6 +101,18 @@ pub struct Writer<'a> {
     new_authors: Vec<(i64, Author)>,
     /// Placeholder ids of authors already written → their ids.
     identities: HashMap<i64, i64>,
+    /// Where the time of the committed batches went (logged at the end).
+    spent: Spent,
+}
+
+/// Time spent writing batches: in all, and in their inserts, the counts
+/// of replies they add to older threads, and their commits.
+#[derive(Clone, Copy, Debug, Default)]
+struct Spent {
+    batches: std::time::Duration,
+    inserts: std::time::Duration,
+    replies: std::time::Duration,
+    commits: std::time::Duration,
 }
 
 impl<'a> Writer<'a> {
@@ -133,6 +145,7 @@ impl<'a> Writer<'a> {
             waiting_rows: 0,
             new_authors: Vec::new(),
             identities: HashMap::new(),
+            spent: Spent::default(),
         })
     }
 
@@ -164,7 +177,9 @@ impl<'a> Writer<'a> {
         authors: &mut HashMap<String, (i64, bool)>,
         report: &mut Report,
     ) -> Result<(), ImportError> {
-        self.write(true, authors, report).await
+        self.write(true, authors, report).await?;
+        tracing::debug!(spent = ?self.spent, "import: batches written");
+        Ok(())
     }
 
     async fn write(
@@ -235,19 +250,17 @@ impl<'a> Writer<'a> {
         flush_waiting: bool,
     ) -> Result<Written, (ImportError, Vec<imports::Row>, u64)> {
         let kind = self.kind.name();
+        let started = std::time::Instant::now();
         let mut tx = match self.db.begin().await {
             Ok(tx) => tx,
             Err(e) => return Err((e.into(), rows, 0)),
         };
-        let mut identities = HashMap::with_capacity(self.new_authors.len());
-        for (placeholder, a) in &self.new_authors {
-            match imports::add_identity(tx.ex(), import_id, a).await {
-                Ok(id) => {
-                    identities.insert(*placeholder, id);
-                }
+        let authors: Vec<&Author> = self.new_authors.iter().map(|(_, a)| a).collect();
+        let identities: HashMap<i64, i64> =
+            match imports::add_identities(tx.ex(), import_id, &authors).await {
+                Ok(ids) => self.new_authors.iter().map(|(p, _)| *p).zip(ids).collect(),
                 Err(e) => return Err((e.into(), rows, 0)),
-            }
-        }
+            };
         // What the batch needs from the database: its own ids when they may
         // be stored, and parents neither remembered nor in the batch.
         // Each id of the batch, with its story (the first row with that id).
@@ -412,6 +425,7 @@ impl<'a> Writer<'a> {
             back.extend(waiting);
             (e, back, already)
         };
+        let inserting = std::time::Instant::now();
         let written = match imports::insert_rows(tx.ex(), import_id, kind, &out).await {
             Ok(n) => n,
             Err(e) => return Err(give_back(e.into(), out, waiting)),
@@ -424,11 +438,15 @@ impl<'a> Writer<'a> {
             ));
             return Err(give_back(e, out, waiting));
         }
+        let inserts = inserting.elapsed();
+        let counting = std::time::Instant::now();
         let mut replies: Vec<(i64, i64)> = replies.into_iter().collect();
         replies.sort_unstable();
         if let Err(e) = imports::add_replies(tx.ex(), &replies).await {
             return Err(give_back(e.into(), out, waiting));
         }
+        let replies = counting.elapsed();
+        let committing = std::time::Instant::now();
         if let Err(e) = tx.commit().await {
             return Err(give_back(e.into(), out, waiting));
         }
@@ -437,6 +455,12 @@ impl<'a> Writer<'a> {
             waiting,
             already,
             identities,
+            spent: Spent {
+                batches: started.elapsed(),
+                inserts,
+                replies,
+                commits: committing.elapsed(),
+            },
         })
     }
 
@@ -453,6 +477,10 @@ impl<'a> Writer<'a> {
             }
         }
         self.identities.extend(done.identities);
+        self.spent.batches += done.spent.batches;
+        self.spent.inserts += done.spent.inserts;
+        self.spent.replies += done.spent.replies;
+        self.spent.commits += done.spent.commits;
         report.imported += done.rows.len() as u64;
         report.already += done.already;
         report.hidden += done.rows.iter().filter(|r| r.status != "visible").count() as u64;
@@ -479,4 +507,5 @@ struct Written {
     waiting: Vec<imports::Row>,
     already: u64,
     identities: HashMap<i64, i64>,
+    spent: Spent,
 }

@@ -28,7 +28,8 @@ fn args(file: PathBuf, map: Option<PathBuf>) -> FileArgs {
         skip_hidden: false,
         host_alias: Vec::new(),
         map,
-        batch: masthead::import::BATCH,
+        batch: None,
+        bulk: false,
     }
 }
 

@@ -143,6 +143,14 @@ async fn stored(app: &TestApp) -> Vec<Row> {
 }
 
 async fn import(app: &TestApp, file: &Path, stories: [i64; 2], limits: Limits) -> Report {
+    let opts = Options {
+        limits,
+        ..Options::default()
+    };
+    import_with(app, file, stories, &opts).await
+}
+
+async fn import_with(app: &TestApp, file: &Path, stories: [i64; 2], opts: &Options) -> Report {
     let mut matcher = Matcher::new(&app.state.config.public_url, &[]);
     matcher
         .read_map(&format!(
@@ -150,21 +158,9 @@ async fn import(app: &TestApp, file: &Path, stories: [i64; 2], limits: Limits) -
             stories[0], stories[1]
         ))
         .unwrap();
-    let opts = Options {
-        limits,
-        ..Options::default()
-    };
-    run(
-        &app.db,
-        &matcher,
-        Kind::Disqus,
-        file,
-        &opts,
-        None,
-        app.now(),
-    )
-    .await
-    .unwrap()
+    run(&app.db, &matcher, Kind::Disqus, file, opts, None, app.now())
+        .await
+        .unwrap()
 }
 
 /// Checks the stored comments against the file: one row an id, each under
@@ -285,4 +281,119 @@ async fn threads_are_put_together_whatever_the_order_of_the_file() {
     );
     let parents = check(&stored(&app).await, &all, stories);
     assert_eq!(parents, small_parents);
+}
+
+/// The indexes of comments, by name and definition.
+async fn indexes(app: &TestApp) -> Vec<(String, String)> {
+    let mut c = app.db.read().await.unwrap();
+    match c.ex() {
+        masthead::db::Ex::Sqlite(c) => sqlx::query_as(
+            "select name, coalesce(sql, '') from sqlite_master \
+             where type = 'index' and tbl_name = 'comments' order by name",
+        )
+        .fetch_all(&mut *c)
+        .await
+        .unwrap(),
+        masthead::db::Ex::Postgres(c) => sqlx::query_as(
+            "select indexname::text, indexdef from pg_indexes \
+             where schemaname = current_schema() and tablename = 'comments' order by 1",
+        )
+        .fetch_all(&mut *c)
+        .await
+        .unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn a_bulk_import_builds_the_indexes_it_set_aside_again() {
+    let all = posts(1200);
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole.xml");
+    std::fs::write(&whole, xml(&all)).unwrap();
+    let small = Limits {
+        batch: 25,
+        recent: 40,
+        waiting: 15,
+    };
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let stories = [f.story, f.linked];
+    let before = indexes(&app).await;
+    assert!(
+        before.iter().any(|(n, _)| n == "comments_story_idx"),
+        "{before:?}"
+    );
+    let opts = Options {
+        limits: small,
+        bulk: true,
+        ..Options::default()
+    };
+    let report = import_with(&app, &whole, stories, &opts).await;
+    assert_eq!((report.imported, report.already), (1197, 3), "{report:?}");
+    // The same threads as an import that keeps its indexes.
+    let bulk_parents = check(&stored(&app).await, &all, stories);
+    let plain = spawn_app().await;
+    let g = fixture(&plain).await;
+    import(&plain, &whole, [g.story, g.linked], small).await;
+    let plain_parents = check(&stored(&plain).await, &all, [g.story, g.linked]);
+    assert_eq!(bulk_parents, plain_parents);
+    assert_eq!(indexes(&app).await, before, "every index is back as it was");
+
+    // A bulk import that stops half-way: the next command that opens the
+    // store builds them.
+    let aside = masthead::db::imports::set_aside_indexes(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(aside, 6);
+    let during = indexes(&app).await;
+    assert!(
+        !during.iter().any(|(n, _)| n == "comments_story_idx"),
+        "{during:?}"
+    );
+    app.db.migrate("the test database").await.unwrap();
+    assert_eq!(indexes(&app).await, before);
+}
+
+#[tokio::test]
+async fn long_comments_are_written_whole() {
+    // 60 comments of 30,000 characters: more than one statement's worth
+    // of text on SQLite, and quotes that must stay quotes.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("long.xml");
+    let mut s = String::from(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<disqus xmlns=\"http://disqus.com\" \
+         xmlns:dsq=\"http://disqus.com/disqus-internals\">\n\
+         <thread dsq:id=\"t0\"><id>thread-0</id><link>https://old.example/0/</link>\
+         <title>Thread 0</title><isDeleted>false</isDeleted></thread>\n",
+    );
+    let body = |n: usize| format!("Comment {n} says it's \"long\"; {}", "x".repeat(30_000));
+    for n in 0..60 {
+        s.push_str(&format!(
+            "<post dsq:id=\"p{n}\"><message><![CDATA[<p>{}</p>]]></message>\
+             <createdAt>2020-03-01T10:00:{:02}Z</createdAt><isDeleted>false</isDeleted>\
+             <isSpam>false</isSpam><author><email>r@example.com</email><name>Reader</name>\
+             <isAnonymous>false</isAnonymous><username>r</username></author>\
+             <thread dsq:id=\"t0\"/></post>\n",
+            body(n),
+            n % 60
+        ));
+    }
+    s.push_str("</disqus>\n");
+    std::fs::write(&file, s).unwrap();
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let report = import(&app, &file, [f.story, f.linked], Limits::default()).await;
+    assert_eq!(report.imported, 60, "{report:?}");
+    let mut c = app.db.read().await.unwrap();
+    let bodies: Vec<(String, String)> = masthead::fetch_all!(
+        c.ex(),
+        (String, String),
+        "select source_id, body from comments where source_id is not null order by id"
+    )
+    .unwrap();
+    assert_eq!(bodies.len(), 60);
+    for (n, (id, text)) in bodies.iter().enumerate() {
+        assert_eq!(id, &format!("p{n}"));
+        assert_eq!(text, &body(n), "p{n}");
+    }
 }

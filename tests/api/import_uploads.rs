@@ -21,7 +21,8 @@ fn wxr(uploads: Option<&Path>, dry_run: bool) -> ImportCommand {
             skip_hidden: false,
             host_alias: Vec::new(),
             map: None,
-            batch: masthead::import::BATCH,
+            batch: None,
+            bulk: false,
         },
         uploads: uploads.map(Path::to_path_buf),
     })
