@@ -230,17 +230,26 @@ fn check(rows: &[Row], posts: &[Post], stories: [i64; 2]) -> HashMap<String, Opt
     parents
 }
 
-#[tokio::test]
-async fn threads_are_put_together_whatever_the_order_of_the_file() {
+/// A writer made small, so a small file takes every path a large one does.
+const SMALL: Limits = Limits {
+    batch: 25,
+    recent: 40,
+    waiting: 15,
+};
+
+/// The generated posts, and a folder with them as `whole.xml`.
+fn generated() -> (Vec<Post>, tempfile::TempDir) {
     let all = posts(1200);
     let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("whole.xml"), xml(&all)).unwrap();
+    (all, dir)
+}
+
+#[tokio::test]
+async fn threads_are_put_together_whatever_the_order_of_the_file() {
+    let (all, dir) = generated();
     let whole = dir.path().join("whole.xml");
-    std::fs::write(&whole, xml(&all)).unwrap();
-    let small = Limits {
-        batch: 25,
-        recent: 40,
-        waiting: 15,
-    };
+    let small = SMALL;
 
     // In one file, through a small writer.
     let app = spawn_app().await;
@@ -306,15 +315,9 @@ async fn indexes(app: &TestApp) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn a_bulk_import_builds_the_indexes_it_set_aside_again() {
-    let all = posts(1200);
-    let dir = tempfile::tempdir().unwrap();
+    let (all, dir) = generated();
     let whole = dir.path().join("whole.xml");
-    std::fs::write(&whole, xml(&all)).unwrap();
-    let small = Limits {
-        batch: 25,
-        recent: 40,
-        waiting: 15,
-    };
+    let small = SMALL;
     let app = spawn_app().await;
     let f = fixture(&app).await;
     let stories = [f.story, f.linked];
