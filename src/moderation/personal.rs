@@ -327,14 +327,15 @@ fn noun_said_of(
         if PHRASE_WORDS.contains(&t) {
             continue;
         }
-        if checker.function_words.contains(t) {
-            break;
-        }
+        // Before the little words: "you're a nobody".
         if article
             && noun_ends(texts, words, k)
             && let Some(pat) = person_noun(checker, t)
         {
             return Some(pat);
+        }
+        if checker.function_words.contains(t) {
+            break;
         }
         // Words for vermin and refuse need no article: "you are scum",
         // "you people are human garbage", "the scum of the earth".
@@ -567,8 +568,10 @@ pub(crate) fn assess(checker: &Checker, p: &Prepared) -> Option<Finding> {
             }
             if is_target(before) {
                 let possessive = matches!(before, "your" | "ur") && !youre(&texts, &words, j);
-                said_of_target =
-                    !(possessive && verb) && (copula || j + 1 == i || COPULAS.contains(&before));
+                // "you're (just as) dumb": "you're" holds its own verb.
+                let holds_verb = YOU_ARE.contains(&before) && !possessive;
+                said_of_target = !(possessive && verb)
+                    && (copula || holds_verb || j + 1 == i || COPULAS.contains(&before));
                 // "are you (really) this stupid?"
                 let asked_back = j > 0
                     && in_sentence(j - 1)

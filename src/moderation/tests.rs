@@ -422,6 +422,8 @@ fn a_belittling_noun_said_of_the_reader_is_personal_but_not_said_of_anything_els
         "You are human garbage.",
         "You people are the scum of the earth.",
         "Are you fucking dumb? Read the article.",
+        "That's because you're a nobody.",
+        "Wow, you're just as dumb as you look.",
     ] {
         assert_case(text, Some(Reason::Personal));
     }
@@ -435,6 +437,8 @@ fn a_belittling_noun_said_of_the_reader_is_personal_but_not_said_of_anything_els
         "The government is a disgrace on this issue, and voters will remember it.",
         "That umpiring decision was a joke, the ball was clearly missing leg.",
         "Are you really sure the bloody bridge will open in May?",
+        "You're just as likely to be stuck in traffic as on the train.",
+        "Your answer is just as dumb a take as the minister's, but it is not about you.",
     ] {
         assert_case(text, None);
     }
