@@ -155,8 +155,8 @@ pub async fn add_identities(
     authors: &[&Author],
 ) -> Result<Vec<i64>, sqlx::Error> {
     let mut ids: HashMap<String, i64> = HashMap::with_capacity(authors.len());
+    let sqlite = matches!(ex, Ex::Sqlite(_));
     for part in authors.chunks(500) {
-        let sqlite = matches!(ex, Ex::Sqlite(_));
         let rows: Vec<String> = (0..part.len())
             .map(|i| match sqlite {
                 true => "(?, ?, ?, ?, ?)".to_string(),
@@ -196,15 +196,18 @@ pub async fn add_identities(
         if old.is_empty() {
             continue;
         }
-        let list = match reborrow(&mut ex) {
-            Ex::Sqlite(_) => vec!["?"; old.len()].join(","),
-            Ex::Postgres(_) => super::placeholders(1, old.len()),
+        let sql = match sqlite {
+            true => format!(
+                "select id, author_key from import_identities \
+                 where import_id = ? and author_key in ({})",
+                vec!["?"; old.len()].join(",")
+            ),
+            false => format!(
+                "select id, author_key from import_identities \
+                 where import_id = $1 and author_key in ({})",
+                super::placeholders(1, old.len())
+            ),
         };
-        let sql = format!(
-            "select id, author_key from import_identities \
-             where import_id = {} and author_key in ({list})",
-            if sqlite { "?" } else { "$1" }
-        );
         let found = fetch_all_in!(
             reborrow(&mut ex),
             IdentityKey,
@@ -384,15 +387,16 @@ pub async fn set_aside_indexes(db: &super::Db) -> Result<usize, sqlx::Error> {
 /// Builds the indexes a bulk import set aside, if any, in one transaction.
 /// Answers how many.
 pub async fn rebuild_indexes(db: &super::Db) -> Result<usize, sqlx::Error> {
-    let defs = {
+    // Every command asks when it opens the store: without the write lock.
+    let any = {
         let mut c = db.read().await?;
-        fetch_all!(
+        fetch_optional!(
             c.ex(),
             IndexDef,
-            "select name, definition from set_aside_indexes order by name"
+            "select name, definition from set_aside_indexes limit 1"
         )?
     };
-    if defs.is_empty() {
+    if any.is_none() {
         return Ok(0);
     }
     // SQLite sorts an index's entries in pieces of its page cache's size

@@ -115,6 +115,15 @@ struct Spent {
     commits: std::time::Duration,
 }
 
+impl std::ops::AddAssign for Spent {
+    fn add_assign(&mut self, other: Spent) {
+        self.batches += other.batches;
+        self.inserts += other.inserts;
+        self.replies += other.replies;
+        self.commits += other.commits;
+    }
+}
+
 impl<'a> Writer<'a> {
     pub async fn new(
         db: &'a Db,
@@ -477,10 +486,7 @@ impl<'a> Writer<'a> {
             }
         }
         self.identities.extend(done.identities);
-        self.spent.batches += done.spent.batches;
-        self.spent.inserts += done.spent.inserts;
-        self.spent.replies += done.spent.replies;
-        self.spent.commits += done.spent.commits;
+        self.spent += done.spent;
         report.imported += done.rows.len() as u64;
         report.already += done.already;
         report.hidden += done.rows.iter().filter(|r| r.status != "visible").count() as u64;

@@ -12,6 +12,17 @@ fn check(text: &str) -> Outcome {
     CHECKER.check(text, &Context::default())
 }
 
+/// Whatever the verdict, not for this reason.
+#[track_caller]
+fn assert_not_for(text: &str, reason: Reason) {
+    let o = check(text);
+    assert!(
+        !o.reasons.contains(&reason),
+        "{text:?} is not refused for {reason:?}: {:?}",
+        o.notes
+    );
+}
+
 /// Approve, or held or rejected for this reason (among others).
 #[track_caller]
 fn assert_case(text: &str, expected: Option<Reason>) {
@@ -423,7 +434,7 @@ fn a_belittling_noun_said_of_the_reader_is_personal_but_not_said_of_anything_els
         "You people are the scum of the earth.",
         "Are you fucking dumb? Read the article.",
         "That's because you're a nobody.",
-        "Wow, you're just as dumb as you look.",
+        "You're just as dumb as the minister.",
     ] {
         assert_case(text, Some(Reason::Personal));
     }
@@ -468,12 +479,7 @@ fn attacks_without_an_insulting_word_are_personal() {
         "The new rules shove it onto the states without any money.",
         "So the fare hike is 10 rupees now and another 10 next year? Ridiculous.",
     ] {
-        let o = check(text);
-        assert!(
-            !o.reasons.contains(&Reason::Personal),
-            "{text:?} is not personal: {:?}",
-            o.notes
-        );
+        assert_not_for(text, Reason::Personal);
     }
 }
 
@@ -507,12 +513,7 @@ fn self_description_and_verbs_are_not_insults() {
         "Please don't troll the other readers.",
         "You're fucked if the bank raises the rate again, like all of us.",
     ] {
-        let o = check(text);
-        assert!(
-            !o.reasons.contains(&Reason::Personal),
-            "{text:?} is not personal: {:?}",
-            o.notes
-        );
+        assert_not_for(text, Reason::Personal);
     }
 }
 

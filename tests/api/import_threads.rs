@@ -237,53 +237,53 @@ const SMALL: Limits = Limits {
     waiting: 15,
 };
 
-/// The generated posts, and a folder with them as `whole.xml`.
-fn generated() -> (Vec<Post>, tempfile::TempDir) {
+/// The generated posts, a folder, and the posts written in it as one file.
+fn generated() -> (Vec<Post>, tempfile::TempDir, std::path::PathBuf) {
     let all = posts(1200);
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("whole.xml"), xml(&all)).unwrap();
-    (all, dir)
+    let whole = dir.path().join("whole.xml");
+    std::fs::write(&whole, xml(&all)).unwrap();
+    (all, dir, whole)
+}
+
+/// A store with the two stories the file's threads are mapped to.
+async fn store() -> (TestApp, [i64; 2]) {
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    (app, [f.story, f.linked])
 }
 
 #[tokio::test]
 async fn threads_are_put_together_whatever_the_order_of_the_file() {
-    let (all, dir) = generated();
-    let whole = dir.path().join("whole.xml");
-    let small = SMALL;
+    let (all, dir, whole) = generated();
 
     // In one file, through a small writer.
-    let app = spawn_app().await;
-    let f = fixture(&app).await;
-    let stories = [f.story, f.linked];
-    let report = import(&app, &whole, stories, small).await;
+    let (app, stories) = store().await;
+    let report = import(&app, &whole, stories, SMALL).await;
     assert_eq!(report.imported, 1197, "{report:?}");
     assert_eq!(report.already, 3, "the repeated ids: {report:?}");
     let rows = stored(&app).await;
     let small_parents = check(&rows, &all, stories);
     // Again: nothing added, nothing moved.
-    let report = import(&app, &whole, stories, small).await;
+    let report = import(&app, &whole, stories, SMALL).await;
     assert_eq!((report.imported, report.already), (0, 1200), "{report:?}");
     let again = stored(&app).await;
     assert_eq!(format!("{rows:?}"), format!("{again:?}"));
 
     // The same with the writer's usual sizes.
-    let app = spawn_app().await;
-    let f = fixture(&app).await;
-    let stories = [f.story, f.linked];
+    let (app, stories) = store().await;
     import(&app, &whole, stories, Limits::default()).await;
     let parents = check(&stored(&app).await, &all, stories);
     assert_eq!(parents, small_parents);
 
     // Split in two files: replies in the second to the first and (the
     // first's replies before their parent) the other way.
-    let app = spawn_app().await;
-    let f = fixture(&app).await;
-    let stories = [f.story, f.linked];
+    let (app, stories) = store().await;
     let (a, b) = (dir.path().join("a.xml"), dir.path().join("b.xml"));
     std::fs::write(&a, xml(&all[..350])).unwrap();
     std::fs::write(&b, xml(&all[350..])).unwrap();
-    import(&app, &a, stories, small).await;
-    let report = import(&app, &b, stories, small).await;
+    import(&app, &a, stories, SMALL).await;
+    let report = import(&app, &b, stories, SMALL).await;
     assert_eq!(
         report.already, 2,
         "p61 and p201 repeated in the second file: {report:?}"
@@ -315,19 +315,15 @@ async fn indexes(app: &TestApp) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn a_bulk_import_builds_the_indexes_it_set_aside_again() {
-    let (all, dir) = generated();
-    let whole = dir.path().join("whole.xml");
-    let small = SMALL;
-    let app = spawn_app().await;
-    let f = fixture(&app).await;
-    let stories = [f.story, f.linked];
+    let (all, _dir, whole) = generated();
+    let (app, stories) = store().await;
     let before = indexes(&app).await;
     assert!(
         before.iter().any(|(n, _)| n == "comments_story_idx"),
         "{before:?}"
     );
     let opts = Options {
-        limits: small,
+        limits: SMALL,
         bulk: true,
         ..Options::default()
     };
@@ -335,10 +331,9 @@ async fn a_bulk_import_builds_the_indexes_it_set_aside_again() {
     assert_eq!((report.imported, report.already), (1197, 3), "{report:?}");
     // The same threads as an import that keeps its indexes.
     let bulk_parents = check(&stored(&app).await, &all, stories);
-    let plain = spawn_app().await;
-    let g = fixture(&plain).await;
-    import(&plain, &whole, [g.story, g.linked], small).await;
-    let plain_parents = check(&stored(&plain).await, &all, [g.story, g.linked]);
+    let (plain, plain_stories) = store().await;
+    import(&plain, &whole, plain_stories, SMALL).await;
+    let plain_parents = check(&stored(&plain).await, &all, plain_stories);
     assert_eq!(bulk_parents, plain_parents);
     assert_eq!(indexes(&app).await, before, "every index is back as it was");
 
@@ -383,9 +378,8 @@ async fn long_comments_are_written_whole() {
     }
     s.push_str("</disqus>\n");
     std::fs::write(&file, s).unwrap();
-    let app = spawn_app().await;
-    let f = fixture(&app).await;
-    let report = import(&app, &file, [f.story, f.linked], Limits::default()).await;
+    let (app, stories) = store().await;
+    let report = import(&app, &file, stories, Limits::default()).await;
     assert_eq!(report.imported, 60, "{report:?}");
     let mut c = app.db.read().await.unwrap();
     let bodies: Vec<(String, String)> = masthead::fetch_all!(
