@@ -26,9 +26,17 @@ pub fn clean(input: &str) -> String {
     for piece in input.split('\n') {
         let piece = piece.strip_suffix('\r').unwrap_or(piece);
         for raw in piece.split('\r') {
-            line.clear();
-            line.extend(raw.chars().filter(|c| !unwanted(*c)));
-            let kept = line.trim_end();
+            // Most lines hold nothing to remove: printable ASCII needs no
+            // look at its characters.
+            let kept = if raw.bytes().all(|b| (0x20..0x7f).contains(&b) || b == b'\t')
+                || !raw.chars().any(unwanted)
+            {
+                raw.trim_end()
+            } else {
+                line.clear();
+                line.extend(raw.chars().filter(|c| !unwanted(*c)));
+                line.trim_end()
+            };
             if kept.trim().is_empty() {
                 blank_run += 1;
                 continue;

@@ -9,7 +9,46 @@ use quick_xml::events::{BytesStart, Event};
 
 use super::{Author, Fatal, Item, Post, PostState, Thread, html, parse_bool, parse_time};
 
-/// The fields of the record being read, by their path below the record.
+/// The fields of a record Masthead reads, by their path below the record.
+#[derive(Clone, Copy)]
+enum Field {
+    Id,
+    Link,
+    Title,
+    Message,
+    CreatedAt,
+    IsDeleted,
+    IsSpam,
+    AuthorName,
+    AuthorEmail,
+    AuthorUsername,
+    AuthorIsAnonymous,
+}
+
+const FIELDS: usize = 11;
+
+impl Field {
+    /// The field at `name` below `parents` (the elements between the
+    /// record and it); other elements are not kept.
+    fn at(parents: &[Vec<u8>], name: &[u8]) -> Option<Field> {
+        Some(match (parents, name) {
+            ([], b"id") => Field::Id,
+            ([], b"link") => Field::Link,
+            ([], b"title") => Field::Title,
+            ([], b"message") => Field::Message,
+            ([], b"createdAt") => Field::CreatedAt,
+            ([], b"isDeleted") => Field::IsDeleted,
+            ([], b"isSpam") => Field::IsSpam,
+            ([author], b"name") if author == b"author" => Field::AuthorName,
+            ([author], b"email") if author == b"author" => Field::AuthorEmail,
+            ([author], b"username") if author == b"author" => Field::AuthorUsername,
+            ([author], b"isAnonymous") if author == b"author" => Field::AuthorIsAnonymous,
+            _ => return None,
+        })
+    }
+}
+
+/// The record being read.
 #[derive(Default)]
 struct Record {
     pos: u64,
@@ -17,16 +56,31 @@ struct Record {
     dsq_id: Option<String>,
     thread_ref: Option<String>,
     parent_ref: Option<String>,
-    fields: Vec<(String, String)>,
+    /// The values of the fields read, one after the other.
+    values: String,
+    /// Where in `values` the first value of each field is (as written,
+    /// untrimmed).
+    fields: [Option<(usize, usize)>; FIELDS],
     broken: Option<String>,
 }
 
 impl Record {
-    fn field(&self, path: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(p, _)| p == path)
-            .map(|(_, v)| v.trim())
+    fn field(&self, f: Field) -> Option<&str> {
+        self.raw(f).map(str::trim)
+    }
+
+    fn raw(&self, f: Field) -> Option<&str> {
+        self.fields[f as usize].map(|(from, to)| &self.values[from..to])
+    }
+
+    /// Keeps a field's value unless the record had it already.
+    fn set(&mut self, f: Field, value: &str) {
+        let slot = &mut self.fields[f as usize];
+        if slot.is_none() {
+            let from = self.values.len();
+            self.values.push_str(value);
+            *slot = Some((from, self.values.len()));
+        }
     }
 }
 
@@ -44,6 +98,8 @@ pub fn parse<R: BufRead>(
     reader.config_mut().check_end_names = false;
     let mut buf = Vec::with_capacity(64 * 1024);
     let mut stack: Vec<Vec<u8>> = Vec::with_capacity(16);
+    // Name buffers of closed elements, used again for the next ones.
+    let mut spare: Vec<Vec<u8>> = Vec::with_capacity(16);
     let mut record: Option<Record> = None;
     let mut text = String::new();
     let mut seen_root = false;
@@ -79,34 +135,40 @@ pub fn parse<R: BufRead>(
                 }
             }
             Event::Start(e) => {
-                let name = e.local_name().as_ref().to_vec();
+                let local = e.local_name();
+                let name = local.as_ref();
                 if stack.is_empty() {
-                    check_root(&name, pos, &mut seen_root)?;
+                    check_root(name, pos, &mut seen_root)?;
                 } else if stack.len() == 1 {
-                    record = start_record(&name, &e, pos);
+                    record = start_record(name, &e, pos);
                 } else if let Some(r) = record.as_mut() {
-                    child_attributes(r, &stack, &name, &e);
+                    child_attributes(r, &stack, name, &e);
                 }
                 text.clear();
-                stack.push(name);
+                let mut kept = spare.pop().unwrap_or_default();
+                kept.clear();
+                kept.extend_from_slice(name);
+                stack.push(kept);
             }
             Event::Empty(e) => {
-                let name = e.local_name().as_ref().to_vec();
+                let local = e.local_name();
+                let name = local.as_ref();
                 if stack.is_empty() {
-                    check_root(&name, pos, &mut seen_root)?;
+                    check_root(name, pos, &mut seen_root)?;
                     return Ok(());
                 }
                 if stack.len() == 1 {
-                    if let Some(mut r) = start_record(&name, &e, pos) {
+                    if let Some(mut r) = start_record(name, &e, pos) {
                         r.broken.get_or_insert_with(|| "the record is empty".into());
                         if !emit(finish(r)) {
                             return Ok(());
                         }
                     }
                 } else if let Some(r) = record.as_mut() {
-                    child_attributes(r, &stack, &name, &e);
-                    let path = path_of(&stack[2..], &name);
-                    r.fields.push((path, String::new()));
+                    child_attributes(r, &stack, name, &e);
+                    if let Some(f) = Field::at(&stack[2..], name) {
+                        r.set(f, "");
+                    }
                 }
             }
             Event::Text(t) => {
@@ -137,7 +199,8 @@ pub fn parse<R: BufRead>(
                 }
             }
             Event::End(e) => {
-                let name = e.local_name().as_ref().to_vec();
+                let local = e.local_name();
+                let name = local.as_ref();
                 let Some(open) = stack.pop() else {
                     return Err(Fatal {
                         pos,
@@ -150,15 +213,17 @@ pub fn parse<R: BufRead>(
                             format!(
                                 "<{}> is closed by </{}>",
                                 String::from_utf8_lossy(&open),
-                                String::from_utf8_lossy(&name)
+                                String::from_utf8_lossy(name)
                             )
                         });
                     }
-                    if stack.len() >= 2 {
-                        let path = path_of(&stack[2..], &open);
-                        r.fields.push((path, std::mem::take(&mut text)));
+                    if stack.len() >= 2
+                        && let Some(f) = Field::at(&stack[2..], &open)
+                    {
+                        r.set(f, &text);
                     }
                 }
+                spare.push(open);
                 text.clear();
                 if stack.len() == 1
                     && let Some(r) = record.take()
@@ -202,16 +267,6 @@ fn check_root(name: &[u8], pos: u64, seen: &mut bool) -> Result<(), Fatal> {
     Ok(())
 }
 
-fn path_of(parents: &[Vec<u8>], name: &[u8]) -> String {
-    let mut p = String::new();
-    for seg in parents {
-        p.push_str(&String::from_utf8_lossy(seg));
-        p.push('/');
-    }
-    p.push_str(&String::from_utf8_lossy(name));
-    p
-}
-
 /// The `dsq:id` of an element; `Err` when its attributes are broken.
 fn dsq_id(e: &BytesStart) -> Result<Option<String>, String> {
     for a in e.attributes() {
@@ -235,6 +290,8 @@ fn start_record(name: &[u8], e: &BytesStart, pos: u64) -> Option<Record> {
     let mut r = Record {
         pos,
         is_post,
+        // A post's fields are a few hundred bytes.
+        values: String::with_capacity(512),
         ..Record::default()
     };
     match dsq_id(e) {
@@ -271,37 +328,39 @@ fn finish(r: Record) -> Item {
     }
 }
 
-fn build(r: Record) -> Result<Item, String> {
-    if let Some(why) = r.broken {
+fn build(mut r: Record) -> Result<Item, String> {
+    if let Some(why) = r.broken.take() {
         return Err(format!("not well-formed: {why}"));
     }
     let what = if r.is_post { "post" } else { "thread" };
-    let Some(source_id) = r.dsq_id.clone().filter(|s| !s.is_empty()) else {
+    let Some(source_id) = r.dsq_id.take().filter(|s| !s.is_empty()) else {
         return Err(format!("a {what} without dsq:id"));
     };
-    let deleted = parse_bool(r.field("isDeleted"), "isDeleted")?;
+    let deleted = parse_bool(r.field(Field::IsDeleted), "isDeleted")?;
     if !r.is_post {
         return Ok(Item::Thread(Thread {
             pos: r.pos,
             source_id,
-            link: r.field("link").unwrap_or("").to_string(),
-            identifier: r.field("id").unwrap_or("").to_string(),
-            title: r.field("title").unwrap_or("").to_string(),
+            link: r.field(Field::Link).unwrap_or("").to_string(),
+            identifier: r.field(Field::Id).unwrap_or("").to_string(),
+            title: r.field(Field::Title).unwrap_or("").to_string(),
             deleted,
         }));
     }
-    let spam = parse_bool(r.field("isSpam"), "isSpam")?;
-    let created_at = parse_time(r.field("createdAt").unwrap_or(""))?;
-    let Some(thread) = r.thread_ref.clone().filter(|s| !s.is_empty()) else {
+    let spam = parse_bool(r.field(Field::IsSpam), "isSpam")?;
+    let created_at = parse_time(r.field(Field::CreatedAt).unwrap_or(""))?;
+    let Some(thread) = r.thread_ref.take().filter(|s| !s.is_empty()) else {
         return Err("a post without its thread".into());
     };
-    let anonymous = parse_bool(r.field("author/isAnonymous"), "isAnonymous")?;
-    let name = r.field("author/name").unwrap_or("").to_string();
-    let username = r.field("author/username").unwrap_or("").to_string();
-    let email = r.field("author/email").unwrap_or("").to_string();
-    let author = Author::new(&username, &name, &email, !anonymous && !username.is_empty());
-    let message = r.fields.iter().find(|(p, _)| p == "message");
-    let text = html::to_text(message.map(|(_, v)| v.as_str()).unwrap_or(""));
+    let anonymous = parse_bool(r.field(Field::AuthorIsAnonymous), "isAnonymous")?;
+    let username = r.field(Field::AuthorUsername).unwrap_or("");
+    let author = Author::new(
+        username,
+        r.field(Field::AuthorName).unwrap_or(""),
+        r.field(Field::AuthorEmail).unwrap_or(""),
+        !anonymous && !username.is_empty(),
+    );
+    let text = html::to_text(r.raw(Field::Message).unwrap_or(""));
     Ok(Item::Post(Post {
         pos: r.pos,
         source_id,

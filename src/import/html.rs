@@ -8,11 +8,12 @@ use crate::domain::comment_text;
 /// The comment text of an HTML fragment.
 pub fn to_text(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
+    let mut scratch = String::new();
     let mut rest = html;
     // The address of the link being read, and where its words start.
     let mut link: Option<(String, usize)> = None;
     while let Some(lt) = rest.find('<') {
-        push_decoded(&mut out, &rest[..lt]);
+        push_decoded(&mut out, &mut scratch, &rest[..lt]);
         let after = &rest[lt + 1..];
         if !after.starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!') {
             // `<` not starting a tag is text.
@@ -22,7 +23,7 @@ pub fn to_text(html: &str) -> String {
         }
         let Some(gt) = after.find('>') else {
             // A lone `<` is text.
-            push_decoded(&mut out, &rest[lt..]);
+            push_decoded(&mut out, &mut scratch, &rest[lt..]);
             rest = "";
             break;
         };
@@ -69,7 +70,7 @@ pub fn to_text(html: &str) -> String {
             _ => {}
         }
     }
-    push_decoded(&mut out, rest);
+    push_decoded(&mut out, &mut scratch, rest);
     comment_text::clean(&out)
 }
 
@@ -99,34 +100,40 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
 }
 
 /// Text between tags: runs of white space are one space (none at the
-/// start of a line), as a browser shows them.
-fn push_decoded(out: &mut String, text: &str) {
-    let mut collapsed = String::with_capacity(text.len());
+/// start of a line), as a browser shows them. `scratch` is a buffer to use
+/// again (a long import calls this a few times for each comment).
+fn push_decoded(out: &mut String, scratch: &mut String, text: &str) {
+    scratch.clear();
     for word in text.split(|c: char| c.is_ascii_whitespace()) {
         if word.is_empty() {
-            if !collapsed.ends_with(' ') {
-                collapsed.push(' ');
+            if !scratch.ends_with(' ') {
+                scratch.push(' ');
             }
             continue;
         }
-        collapsed.push_str(word);
-        collapsed.push(' ');
+        scratch.push_str(word);
+        scratch.push(' ');
     }
     if !text.ends_with(|c: char| c.is_ascii_whitespace()) {
-        collapsed.pop();
+        scratch.pop();
     }
-    if out.is_empty() || out.ends_with('\n') {
-        collapsed = collapsed.trim_start().to_string();
-    }
-    out.push_str(&decode(&collapsed));
+    let collapsed = if out.is_empty() || out.ends_with('\n') {
+        scratch.trim_start()
+    } else {
+        scratch.as_str()
+    };
+    decode_into(out, collapsed);
 }
 
 /// Decodes character references: the named ones comments use and numeric ones.
 pub fn decode(text: &str) -> String {
-    if !text.contains('&') {
-        return text.to_string();
-    }
     let mut out = String::with_capacity(text.len());
+    decode_into(&mut out, text);
+    out
+}
+
+/// [`decode`], appending to `out`.
+fn decode_into(out: &mut String, text: &str) {
     let mut rest = text;
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
@@ -173,7 +180,6 @@ pub fn decode(text: &str) -> String {
         }
     }
     out.push_str(rest);
-    out
 }
 
 #[cfg(test)]
