@@ -15,15 +15,17 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{Author, BATCH, ImportError, Kind, Report};
+use super::{Author, BATCH, BATCH_BYTES, ImportError, Kind, Report};
 use crate::db::{Db, imports};
 
 /// How much the writer holds in memory; the defaults suit any file (tests
 /// make them small to reach the paths a large file takes).
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
-    /// Rows written in one transaction.
+    /// Rows written in one transaction, or fewer when their text passes
+    /// `batch_bytes`.
     pub batch: usize,
+    pub batch_bytes: usize,
     /// Posts remembered by their id on the old platform, per generation:
     /// two generations of this many are kept (the older is dropped when the
     /// newer fills), so memory stays bounded whatever the file's size.
@@ -36,6 +38,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             batch: BATCH,
+            batch_bytes: BATCH_BYTES,
             recent: 100_000,
             waiting: 20_000,
         }
@@ -92,8 +95,9 @@ pub struct Writer<'a> {
     /// rolled back and written again in this mode.
     look_up_all: bool,
     recent: Recent,
-    /// Rows to write.
+    /// Rows to write, and the length of their texts.
     queue: Vec<imports::Row>,
+    queued_bytes: usize,
     /// Replies waiting for their parent, by the parent's id there.
     waiting: HashMap<String, Vec<imports::Row>>,
     waiting_rows: usize,
@@ -150,6 +154,7 @@ impl<'a> Writer<'a> {
                 generation: limits.recent.max(1),
             },
             queue: Vec::with_capacity(limits.batch),
+            queued_bytes: 0,
             waiting: HashMap::new(),
             waiting_rows: 0,
             new_authors: Vec::new(),
@@ -171,8 +176,9 @@ impl<'a> Writer<'a> {
         authors: &mut HashMap<String, (i64, bool)>,
         report: &mut Report,
     ) -> Result<(), ImportError> {
+        self.queued_bytes += row.body.len();
         self.queue.push(row);
-        if self.queue.len() >= self.limits.batch {
+        if self.queue.len() >= self.limits.batch || self.queued_bytes >= self.limits.batch_bytes {
             let flush = self.waiting_rows > self.limits.waiting;
             self.write(flush, authors, report).await?;
         }
@@ -198,6 +204,7 @@ impl<'a> Writer<'a> {
         report: &mut Report,
     ) -> Result<(), ImportError> {
         let mut rows = std::mem::take(&mut self.queue);
+        self.queued_bytes = 0;
         if flush_waiting {
             for (_, w) in self.waiting.drain() {
                 rows.extend(w);
