@@ -1301,6 +1301,16 @@ async fn photo_id(
     Ok(id)
 }
 
+/// A stored photo placed in a story, with its words.
+fn figure_of(media_id: i64, p: &crate::import::uploads::Photo) -> crate::domain::body::Figure {
+    crate::domain::body::Figure {
+        media_id,
+        alt: p.alt.clone(),
+        caption: p.caption.clone(),
+        credit: p.credit.clone(),
+    }
+}
+
 /// Makes a story of a WordPress post (its section, author and topics
 /// found or made by slug; its pictures, already stored in the media
 /// folder, found or added in the library), and keeps its old address as a
@@ -1358,12 +1368,16 @@ pub async fn add_story(
             Piece::Photo(p) => {
                 let media_id =
                     photo_id(reborrow(&mut ex), import_id, &p.picture, now, &mut added).await?;
-                blocks.push(body::Block::Photo(body::Figure {
-                    media_id,
-                    alt: p.alt.clone(),
-                    caption: p.caption.clone(),
-                    credit: p.credit.clone(),
-                }));
+                blocks.push(body::Block::Photo(figure_of(media_id, p)));
+            }
+            Piece::Gallery(photos) => {
+                let mut items = Vec::with_capacity(photos.len());
+                for p in photos {
+                    let media_id =
+                        photo_id(reborrow(&mut ex), import_id, &p.picture, now, &mut added).await?;
+                    items.push(figure_of(media_id, p));
+                }
+                blocks.push(body::Block::Gallery { items });
             }
         }
     }

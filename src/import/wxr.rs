@@ -46,13 +46,14 @@ pub struct Story {
 }
 
 impl Story {
-    /// Its photos: the lead, then those of the body in order.
+    /// Its photos: the lead, then those of the body (and its galleries) in order.
     pub fn photos(&self) -> impl Iterator<Item = &Photo> {
         self.lead
             .iter()
-            .chain(self.body.iter().filter_map(|p| match p {
-                Piece::Photo(p) => Some(p),
-                Piece::Text(_) => None,
+            .chain(self.body.iter().flat_map(|p| match p {
+                Piece::Photo(p) => std::slice::from_ref(p),
+                Piece::Gallery(ps) => ps.as_slice(),
+                Piece::Text(_) => &[],
             }))
     }
 }
@@ -63,6 +64,9 @@ pub enum Piece {
     /// Text: paragraphs separated by a blank line.
     Text(String),
     Photo(Photo),
+    /// Photos shown together: a Gutenberg gallery block or a `[gallery]`
+    /// shortcode with two pictures or more.
+    Gallery(Vec<Photo>),
 }
 
 /// What the writer needs of an attachment (a picture of the site).
@@ -84,6 +88,9 @@ pub struct Images {
     /// An attachment's file (its path after `wp-content/uploads/`) → its id,
     /// for `<img>` tags that do not name their attachment.
     by_file: HashMap<String, String>,
+    /// A post's id → its attachments' ids, in the file's order: what a
+    /// `[gallery]` shortcode without `ids` shows.
+    children: HashMap<String, Vec<String>>,
 }
 
 impl Images {
@@ -117,6 +124,13 @@ impl Images {
                         };
                         if let Some(key) = file_key(&a.url) {
                             self.by_file.insert(key, id.clone());
+                        }
+                        let parent = i.field("wp:post_parent");
+                        if !parent.is_empty() && parent != "0" {
+                            self.children
+                                .entry(parent.to_string())
+                                .or_default()
+                                .push(id.clone());
                         }
                         self.attachments.insert(id, a);
                     }
@@ -155,6 +169,54 @@ impl Images {
                         out.push(Piece::Photo(p));
                     }
                 }
+                Raw::Gallery(imgs) => {
+                    let photos = imgs
+                        .iter()
+                        .filter_map(|i| self.inline_photo(i, s))
+                        .collect();
+                    push_gallery(&mut out, photos);
+                }
+                Raw::GalleryIds(ids) => {
+                    let imgs = self.gallery_images(&ids, s);
+                    let photos = imgs
+                        .iter()
+                        .filter_map(|i| self.inline_photo(i, s))
+                        .collect();
+                    push_gallery(&mut out, photos);
+                }
+            }
+        }
+        out
+    }
+
+    /// The images of a `[gallery]` shortcode: its attachments by id, or
+    /// without ids the post's own attachments.
+    fn gallery_images(&self, ids: &[String], s: &mut Story) -> Vec<InlineImage> {
+        if self.uploads.is_none() {
+            // Attachments are read only with an uploads folder: the images
+            // are counted, as `<img>` tags are.
+            s.images_without_uploads += ids.len() as u64;
+            return Vec::new();
+        }
+        let own;
+        let ids = if ids.is_empty() {
+            own = self.children.get(&s.post_id).cloned().unwrap_or_default();
+            &own
+        } else {
+            ids
+        };
+        let mut out = Vec::new();
+        for id in ids {
+            match self.attachments.get(id) {
+                Some(a) => out.push(InlineImage {
+                    src: a.url.clone(),
+                    alt: String::new(),
+                    caption: a.caption.clone(),
+                    attachment: Some(id.clone()),
+                }),
+                None => s
+                    .image_problems
+                    .push(format!("attachment {id} of a [gallery] is not in the file")),
             }
         }
         out
@@ -222,6 +284,15 @@ impl Images {
     }
 }
 
+/// A gallery's photos, as read: two or more make a gallery, one a photo.
+fn push_gallery(out: &mut Vec<Piece>, mut photos: Vec<Photo>) {
+    match photos.len() {
+        0 => {}
+        1 => out.extend(photos.pop().map(Piece::Photo)),
+        _ => out.push(Piece::Gallery(photos)),
+    }
+}
+
 /// The first of `texts` that has words.
 fn first_words(texts: &[&String]) -> Option<String> {
     texts
@@ -281,6 +352,10 @@ fn paragraphs(html: &str) -> String {
 enum Raw {
     Html(String),
     Image(InlineImage),
+    /// A Gutenberg gallery block's images.
+    Gallery(Vec<InlineImage>),
+    /// A `[gallery]` shortcode: its attachments' ids (none: the post's own).
+    GalleryIds(Vec<String>),
 }
 
 #[derive(Debug, Default, PartialEq)]
@@ -303,6 +378,7 @@ fn split_content(html: &str) -> Vec<Raw> {
         text.push_str(&rest[..i]);
         let at = &rest[i..];
         match caption_shortcode(at)
+            .or_else(|| gallery_shortcode(at))
             .or_else(|| figure(at))
             .or_else(|| image_tag(at))
         {
@@ -468,7 +544,8 @@ fn give_caption(raws: &mut [Raw], caption: &str) {
 }
 
 fn has_image(raws: &[Raw]) -> bool {
-    raws.iter().any(|r| matches!(r, Raw::Image(_)))
+    raws.iter()
+        .any(|r| matches!(r, Raw::Image(_) | Raw::Gallery(_) | Raw::GalleryIds(_)))
 }
 
 /// `[caption …]<img …> The caption.[/caption]`.
@@ -502,6 +579,28 @@ fn caption_shortcode(at: &str) -> Option<(Vec<Raw>, usize)> {
     Some((raws, used))
 }
 
+/// `[gallery ids="12,13"]` (or `include=`; without either, the post's own
+/// attachments), the classic editor's gallery.
+fn gallery_shortcode(at: &str) -> Option<(Vec<Raw>, usize)> {
+    if !opens(at, "[gallery") {
+        return None;
+    }
+    let end = tag_end(at, b']')?;
+    let a = attributes(&at[8..end - 1]);
+    let ids = a
+        .get("ids")
+        .or_else(|| a.get("include"))
+        .map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    Some((vec![Raw::GalleryIds(ids)], end))
+}
+
 /// `<figure …><img …><figcaption>The caption.</figcaption></figure>`,
 /// figures inside it (a gallery) too. A figure without an image (a table,
 /// a quotation, an embed) stays text.
@@ -531,17 +630,39 @@ fn figure(at: &str) -> Option<(Vec<Raw>, usize)> {
     if !has_image(&raws) {
         return Some((vec![Raw::Html(at[..used].to_string())], used));
     }
-    let mut caption = String::new();
+    // The figure's own caption (those of figures inside it were taken).
+    let mut caption = "";
     for r in &raws {
         if let Raw::Html(h) = r
             && let Some(start) = find_ci(h, "<figcaption")
             && let Some(end) = find_ci(&h[start..], "</figcaption>")
         {
-            caption = html::to_text(&h[start..start + end]);
+            caption = &h[start..start + end];
         }
     }
-    raws.retain(|r| matches!(r, Raw::Image(_)));
-    give_caption(&mut raws, &caption);
+    let caption = caption.to_string();
+    raws.retain(|r| matches!(r, Raw::Image(_) | Raw::Gallery(_)));
+    // A gallery block (`wp-block-gallery`) keeps its pictures together; its
+    // caption, about them all, is a paragraph under it.
+    let class = attributes(&at[7..open - 1])
+        .remove("class")
+        .unwrap_or_default();
+    if class.split_whitespace().any(|c| c == "wp-block-gallery") {
+        let images = raws
+            .into_iter()
+            .flat_map(|r| match r {
+                Raw::Image(i) => vec![i],
+                Raw::Gallery(is) => is,
+                _ => Vec::new(),
+            })
+            .collect();
+        let mut out = vec![Raw::Gallery(images)];
+        if !caption.is_empty() {
+            out.push(Raw::Html(caption));
+        }
+        return Some((out, used));
+    }
+    give_caption(&mut raws, &html::to_text(&caption));
     Some((raws, used))
 }
 
@@ -927,12 +1048,16 @@ mod tests {
     use super::*;
 
     fn image(src: &str, alt: &str, caption: &str, attachment: Option<&str>) -> Raw {
-        Raw::Image(InlineImage {
+        Raw::Image(inline(src, alt, caption, attachment))
+    }
+
+    fn inline(src: &str, alt: &str, caption: &str, attachment: Option<&str>) -> InlineImage {
+        InlineImage {
             src: src.into(),
             alt: alt.into(),
             caption: caption.into(),
             attachment: attachment.map(str::to_string),
-        })
+        }
     }
 
     #[test]
@@ -954,11 +1079,36 @@ mod tests {
                     r#"<figure class="wp-block-table"><table><tr><td>1</td></tr></table></figure>"#
                         .into()
                 ),
-                image("a.jpg", "", "A", Some("3")),
-                image("b.jpg", "", "Both", None),
+                Raw::Gallery(vec![
+                    inline("a.jpg", "", "A", Some("3")),
+                    inline("b.jpg", "", "", None),
+                ]),
+                Raw::Html("<figcaption>Both".into()),
                 image("z.jpg", "", "Old style", None),
                 Raw::Html(r#"<a href="/elsewhere">a link</a>"#.into()),
             ]
+        );
+        // The classic editor's galleries: by ids, by `include`, or the post's own.
+        assert_eq!(
+            split_content(
+                r#"<p>A.</p>[gallery ids="12, 13,x" columns="2"][gallery include='14'][gallery]"#
+            ),
+            vec![
+                Raw::Html("<p>A.</p>".into()),
+                Raw::GalleryIds(vec!["12".into(), "13".into()]),
+                Raw::GalleryIds(vec!["14".into()]),
+                Raw::GalleryIds(vec![]),
+            ]
+        );
+        // The gallery block of WordPress 5.3 to 5.8: its list's items.
+        assert_eq!(
+            split_content(
+                r#"<figure class="wp-block-gallery columns-2"><ul class="blocks-gallery-grid"><li class="blocks-gallery-item"><figure><img src="c.jpg" class="wp-image-5"/></figure></li><li><figure><img src="d.jpg"/><figcaption>D</figcaption></figure></li></ul></figure>"#
+            ),
+            vec![Raw::Gallery(vec![
+                inline("c.jpg", "", "", Some("5")),
+                inline("d.jpg", "", "D", None),
+            ])]
         );
         // Unclosed shortcodes and lone brackets stay text.
         assert_eq!(

@@ -12,9 +12,13 @@ fn wxr_file() -> PathBuf {
 }
 
 fn wxr(uploads: Option<&Path>, dry_run: bool) -> ImportCommand {
+    wxr_of(wxr_file(), uploads, dry_run)
+}
+
+fn wxr_of(file: PathBuf, uploads: Option<&Path>, dry_run: bool) -> ImportCommand {
     ImportCommand::Wxr(WxrArgs {
         file: FileArgs {
-            file: wxr_file(),
+            file,
             dry_run,
             moderate: false,
             keep_hidden: false,
@@ -389,4 +393,93 @@ async fn without_an_uploads_folder_images_are_counted_and_the_text_kept() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// What a story's body holds, block by block: a paragraph's text, a
+/// photo's alt text, a gallery's photos' alt texts and captions.
+fn blocks_of(story: &masthead::db::stories::Story) -> Vec<String> {
+    let body: serde_json::Value = serde_json::from_str(&story.body).unwrap();
+    body.as_array()
+        .unwrap()
+        .iter()
+        .map(|b| match b["type"].as_str().unwrap() {
+            "photo" => format!("photo: {}", b["alt"].as_str().unwrap()),
+            "gallery" => format!(
+                "gallery: {}",
+                b["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| format!(
+                        "{} ({})",
+                        f["alt"].as_str().unwrap(),
+                        f["caption"].as_str().unwrap()
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            _ => b["text"].as_str().unwrap().to_string(),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn wordpress_galleries_become_galleries() {
+    let app = spawn_app().await;
+    fixture(&app).await;
+    let root = uploads_folder();
+    let uploads = root.path().join("uploads");
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/import/galleries.xml");
+    let out = import(&app, wxr_of(file, Some(&uploads), false))
+        .await
+        .unwrap();
+    assert!(out.contains("Stories: 2 made"), "{out}");
+    assert!(
+        out.contains("attachment 99 of a [gallery] is not in the file"),
+        "{out}"
+    );
+    // Three pictures, each stored once whatever the galleries they are in.
+    assert_eq!(
+        count(&app, "select count(*) as n from import_media").await,
+        3
+    );
+
+    // A block editor gallery, its pictures' words from the attachments
+    // where the block has none, its caption a paragraph under it; the
+    // classic editor's [gallery] of the post's own attachments.
+    let week = story_of(&app, "/2019/04/week-in-pictures").await;
+    assert_eq!(
+        blocks_of(&week),
+        vec![
+            "A week of rain, and a market.",
+            "gallery: Stalls of vegetables under awnings (Saturday, early.), The river in spate ()",
+            "The river rose all week.",
+            "And again, as the classic editor had it:",
+            "gallery: Stalls of vegetables under awnings (The Saturday market in Pune.), The river in spate ()",
+        ]
+    );
+    let bridge = story_of(&app, "/2019/05/bridge-opens").await;
+    assert_eq!(
+        blocks_of(&bridge),
+        vec![
+            "The bridge opened on Monday.",
+            "gallery: The new bridge over the Mula. (The new bridge over the Mula.), Stalls of vegetables under awnings (The Saturday market in Pune.)",
+            "Its first morning:",
+            "photo: The new bridge over the Mula.",
+        ]
+    );
+
+    // The story page shows the gallery with its credits.
+    let url = format!("/city/{}-{}", week.slug, week.id);
+    let (status, page) = app.get_text(&url).await;
+    assert_eq!(status, 200, "{page}");
+    for want in [
+        "Photo gallery, 2 photos",
+        r#"alt="Stalls of vegetables under awnings""#,
+        "Saturday, early.",
+        "Photo: Asha Rao",
+        "The river rose all week.",
+    ] {
+        assert!(page.contains(want), "{want:?} on the story page");
+    }
 }
