@@ -386,7 +386,7 @@ pub async fn set_aside_indexes(db: &super::Db) -> Result<usize, sqlx::Error> {
 
 /// Whether SQLite checks, row by row, that the story and the parent a
 /// comment names exist. A bulk import turns the check off while it writes
-/// (it took a sixth of SQLite's time for the rows): its rows name stories
+/// (it took 15% of SQLite's time for the rows): its rows name stories
 /// it matched and parents it wrote before them, and its tests check every
 /// reference after it. The connection checks again when it is turned back
 /// on, or when the import stops and the connection closes. PostgreSQL

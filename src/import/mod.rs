@@ -34,7 +34,7 @@ pub const BATCH: usize = 5000;
 /// Each transaction counts the replies its rows add to threads written
 /// before it, rewriting those threads' first comments: fewer, larger
 /// transactions rewrite them less often. 30,000 imported a million posts
-/// 9% faster than 20,000, with 11% more memory (docs/benchmarks.md).
+/// 8% faster than 20,000, with 11% more memory (docs/benchmarks.md).
 pub const BULK_BATCH: usize = 30_000;
 /// A batch also ends at this much comment text, whatever its rows (long
 /// comments would otherwise make a batch's memory grow with them).
@@ -467,9 +467,9 @@ pub async fn run(
     };
 
     let bar = progress_bar(opts.progress, file_size);
-    // The reader keeps reading while a batch is written: it may get up to
-    // 20,000 records ahead (a bulk batch's worth), so its time hides under
-    // the writing instead of adding to it.
+    // The reader keeps reading while a batch is written: it may get a
+    // batch ahead, so its time hides under the writing instead of adding
+    // to it.
     let ahead = opts.limits.batch.div_ceil(PARSED) + 2;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Item>>(ahead);
     let parser = {

@@ -641,22 +641,24 @@ fn figure(at: &str) -> Option<(Vec<Raw>, usize)> {
         }
     }
     let caption = caption.to_string();
-    raws.retain(|r| matches!(r, Raw::Image(_) | Raw::Gallery(_)));
+    raws.retain(|r| matches!(r, Raw::Image(_) | Raw::Gallery(_) | Raw::GalleryIds(_)));
     // A gallery block (`wp-block-gallery`) keeps its pictures together; its
     // caption, about them all, is a paragraph under it.
     let class = attributes(&at[7..open - 1])
         .remove("class")
         .unwrap_or_default();
     if class.split_whitespace().any(|c| c == "wp-block-gallery") {
-        let images = raws
-            .into_iter()
-            .flat_map(|r| match r {
-                Raw::Image(i) => vec![i],
-                Raw::Gallery(is) => is,
-                _ => Vec::new(),
-            })
-            .collect();
+        let mut images = Vec::new();
+        let mut shortcodes = Vec::new();
+        for r in raws {
+            match r {
+                Raw::Image(i) => images.push(i),
+                Raw::Gallery(is) => images.extend(is),
+                other => shortcodes.push(other),
+            }
+        }
         let mut out = vec![Raw::Gallery(images)];
+        out.extend(shortcodes);
         if !caption.is_empty() {
             out.push(Raw::Html(caption));
         }

@@ -12,10 +12,16 @@ use masthead::mail::{self, worker};
 use crate::helpers::*;
 use crate::mail::{SmtpServer, parse_eml};
 
+/// One Chromium at a time: the suite runs its tests side by side on a
+/// small machine, and six browsers at once among them made page loads
+/// slow enough to miss the scripts' 30-second waits.
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Runs `tests/browser/{script}` with the app's base URL, the screenshot
 /// folder and `args`; fails the test with the script's output unless it
 /// exits 0. Answers its standard output.
 async fn run_browser_script(app: &TestApp, script: &str, args: &[&str]) -> String {
+    let _one = ONE_BROWSER.lock().await;
     let root = env!("CARGO_MANIFEST_DIR");
     assert!(
         std::path::Path::new(&format!(
