@@ -349,6 +349,15 @@ async fn a_bulk_import_builds_the_indexes_it_set_aside_again() {
         )
         .unwrap();
         assert_eq!(broken, vec![]);
+        drop(c);
+        let mut w = app.db.write().await.unwrap();
+        let on: Vec<(i64,)> = masthead::fetch_all!(
+            w.ex(),
+            (i64,),
+            "select foreign_keys from pragma_foreign_keys"
+        )
+        .unwrap();
+        assert_eq!(on, vec![(1,)], "the writer checks references again");
     }
 
     // A bulk import that stops half-way: the next command that opens the
