@@ -39,8 +39,8 @@ pub const BULK_BATCH: usize = 30_000;
 /// A batch also ends at this much comment text, whatever its rows (long
 /// comments would otherwise make a batch's memory grow with them).
 pub const BATCH_BYTES: usize = 16 << 20;
-/// Records the reader hands on at a time, or fewer when their text
-/// passes [`PARSED_BYTES`].
+/// Records the reader hands on at a time, or fewer when their text (a
+/// post's, a WordPress story's) passes [`PARSED_BYTES`].
 const PARSED: usize = 1000;
 const PARSED_BYTES: usize = 1 << 20;
 /// Positions listed in the summary for one reason; the rest are counted.
@@ -146,6 +146,24 @@ pub enum Item {
         pos: u64,
         reason: String,
     },
+}
+
+impl Item {
+    /// The length of the text it carries: a post's, a story's paragraphs.
+    fn text_len(&self) -> usize {
+        match self {
+            Item::Post(p) => p.text.len(),
+            Item::Story(s) => s
+                .body
+                .iter()
+                .map(|piece| match piece {
+                    wxr::Piece::Text(t) => t.len(),
+                    wxr::Piece::Photo(_) | wxr::Piece::Gallery(_) => 0,
+                })
+                .sum(),
+            Item::Thread(_) | Item::Bad { .. } => 0,
+        }
+    }
 }
 
 /// Where and why the file cannot be read on.
@@ -487,9 +505,7 @@ pub async fn run(
             let mut open = true;
             let result = {
                 let emit = |item: Item| {
-                    if let Item::Post(p) = &item {
-                        bytes += p.text.len();
-                    }
+                    bytes += item.text_len();
                     batch.push(item);
                     if batch.len() >= PARSED || bytes >= PARSED_BYTES {
                         let full = std::mem::replace(&mut batch, Vec::with_capacity(PARSED));
