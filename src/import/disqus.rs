@@ -22,10 +22,12 @@ enum Field {
     AuthorName,
     AuthorEmail,
     AuthorUsername,
+    /// Last: [`FIELDS`] counts from it.
     AuthorIsAnonymous,
 }
 
-const FIELDS: usize = 11;
+/// How many [`Field`]s there are (the last one's place, and one).
+const FIELDS: usize = Field::AuthorIsAnonymous as usize + 1;
 
 impl Field {
     /// The field at `name` below `parents` (the elements between the
