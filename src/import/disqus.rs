@@ -292,8 +292,6 @@ fn start_record(name: &[u8], e: &BytesStart, pos: u64) -> Option<Record> {
     let mut r = Record {
         pos,
         is_post,
-        // A post's fields are a few hundred bytes.
-        values: String::with_capacity(512),
         ..Record::default()
     };
     match dsq_id(e) {
