@@ -168,23 +168,20 @@ pub async fn add_identities(
              values {} on conflict (import_id, author_key) do nothing returning id, author_key",
             rows.join(", ")
         );
+        // The same five values a row, bound for either backend.
+        macro_rules! insert_part {
+            ($c:expr) => {{
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                for a in part {
+                    q = q.bind(import_id).bind(&a.key).bind(&a.name);
+                    q = q.bind(a.email.as_deref()).bind(a.verified);
+                }
+                q.fetch_all(&mut *$c).await?
+            }};
+        }
         let new: Vec<IdentityKey> = match reborrow(&mut ex) {
-            Ex::Sqlite(c) => {
-                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-                for a in part {
-                    q = q.bind(import_id).bind(&a.key).bind(&a.name);
-                    q = q.bind(a.email.as_deref()).bind(a.verified);
-                }
-                q.fetch_all(&mut *c).await?
-            }
-            Ex::Postgres(c) => {
-                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-                for a in part {
-                    q = q.bind(import_id).bind(&a.key).bind(&a.name);
-                    q = q.bind(a.email.as_deref()).bind(a.verified);
-                }
-                q.fetch_all(&mut *c).await?
-            }
+            Ex::Sqlite(c) => insert_part!(c),
+            Ex::Postgres(c) => insert_part!(c),
         };
         ids.extend(new.into_iter().map(|r| (r.author_key, r.id)));
         // Those written before: looked up.
@@ -351,26 +348,18 @@ pub async fn set_aside_indexes(db: &super::Db) -> Result<usize, sqlx::Error> {
     let mut tx = db.begin().await?;
     let mut n = 0;
     for name in SET_ASIDE {
-        let def = match tx.ex() {
-            Ex::Sqlite(c) => {
-                sqlx::query_as::<_, (String,)>(
-                    "select sql from sqlite_master where type = 'index' and name = ?",
-                )
-                .bind(name)
-                .fetch_optional(&mut *c)
-                .await?
+        let sql = match db {
+            super::Db::Sqlite { .. } => {
+                "select sql from sqlite_master where type = 'index' and name = $1"
             }
-            Ex::Postgres(c) => {
-                sqlx::query_as::<_, (String,)>(
-                    "select indexdef from pg_indexes \
-                     where schemaname = current_schema() and indexname = $1",
-                )
-                .bind(name)
-                .fetch_optional(&mut *c)
-                .await?
+            super::Db::Postgres(_) => {
+                "select indexdef from pg_indexes \
+                 where schemaname = current_schema() and indexname = $1"
             }
         };
-        let Some((definition,)) = def else { continue };
+        let Some((definition,)) = fetch_optional!(tx.ex(), (String,), sql, name)? else {
+            continue;
+        };
         execute!(
             tx.ex(),
             "insert into set_aside_indexes (name, definition) values ($1, $2)",

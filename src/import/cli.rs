@@ -61,7 +61,7 @@ pub struct FileArgs {
     /// identifier, NEW a story id or its address here.
     #[arg(long, value_name = "FILE")]
     pub map: Option<PathBuf>,
-    /// Comments written in one transaction (default 5,000; 20,000 with
+    /// Comments written in one transaction (default 5,000; 30,000 with
     /// --bulk). Larger is quicker on SQLite; the site's own writes wait for
     /// each transaction (about half a second for 5,000 comments).
     #[arg(long, value_name = "N", value_parser = parse_batch)]

@@ -576,14 +576,11 @@ pub async fn run(
 
     // A bulk import writes without the indexes it does not read, and builds
     // them once, after the last row (or whatever stops it).
+    // Its rows name stories it matched and parents it wrote before them:
+    // SQLite need not check each reference as it writes.
     let bulk = opts.bulk && import_id.is_some();
-    let set_aside = if bulk {
-        imports::set_aside_indexes(db).await?
-    } else {
-        0
-    };
     if bulk {
-        // Its rows name stories it matched and parents it wrote before them.
+        imports::set_aside_indexes(db).await?;
         imports::check_references(db, false).await?;
     }
     let written: Result<(), ImportError> = async {
@@ -710,8 +707,6 @@ pub async fn run(
     .await;
     if bulk {
         imports::check_references(db, true).await?;
-    }
-    if set_aside > 0 {
         let built = std::time::Instant::now();
         imports::rebuild_indexes(db).await?;
         tracing::debug!(elapsed = ?built.elapsed(), "import: indexes set aside built again");
